@@ -1,0 +1,9 @@
+"""descentlab: the reference implementation behind *Back Propagation and Optimization*.
+
+Modules are named after the lecture's sections and imported by name, e.g.
+``from descentlab import grad``.
+"""
+
+__version__ = "0.1.0"
+
+from . import functions, grad, plots  # noqa: E402,F401
