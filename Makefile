@@ -22,7 +22,7 @@ export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
 # nbgrader runs helper programs (alembic) from PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help setup book test release serve grade feedback clean
+.PHONY: help setup browser book test release serve grade feedback clean
 
 help:
 	@echo "make book     set up and build the book into _build/html"
@@ -54,8 +54,20 @@ book: setup
 	$(VENV)/bin/jupyter-book build . --path-output . -W -n --keep-going
 	@echo "The book is in _build/html/index.html (make serve to browse it)."
 
-test: setup
+test: setup browser
 	$(VENV)/bin/pytest
+
+# Browser tests drive Debian's chromium (never a downloaded browser); installed here when possible.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's chromium for the browser tests (once)..."; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "warning: could not install chromium; the browser tests will be skipped."; \
+	  else \
+	    echo "note: /usr/bin/chromium is missing; the browser tests will be skipped (install it: sudo apt-get install chromium)."; \
+	  fi; \
+	fi
 
 release: $(STAMP)
 	$(PY) tools/release.py

@@ -17,8 +17,8 @@ Three known nbgrader pitfalls are closed here:
 
 import os
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor, Preprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreprocessor
 
 c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
 
@@ -26,7 +26,7 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 EXECUTION_TAGS = {"skip-execution", "raises-exception", "skip", "nbval-skip", "nbval-ignore-output"}
 
 
-class StripExecutionTags(Preprocessor):
+class StripExecutionTags(NbGraderPreprocessor):  # enabled by default, unlike nbconvert's base
     """Remove tags that change how a cell is executed, from every cell of a submission."""
 
     def preprocess_cell(self, cell, resources, index):
@@ -36,7 +36,7 @@ class StripExecutionTags(Preprocessor):
         return cell, resources
 
 
-class ShortTracebacks(Preprocessor):
+class ShortTracebacks(NbGraderPreprocessor):
     """In feedback, replace each error's traceback by its last line ('AssertionError: ...')."""
 
     def preprocess_cell(self, cell, resources, index):
