@@ -12,6 +12,7 @@ grades.csv, and check that feedback shows no hidden test.
 from __future__ import annotations
 
 import csv
+import html
 import re
 import shutil
 import sys
@@ -23,13 +24,11 @@ import pytest
 
 from conftest import ROOT, run
 
-CHAPTER = "01-gradients"
 NOTEBOOK = "exercises"
-SOURCE = ROOT / "solutions" / CHAPTER / f"{NOTEBOOK}.ipynb"
 
 # Each plausible wrong answer replaces one solution cell (by its nbgrader grade_id);
-# TASK_OF maps that cell to the test cell whose points it must lose.
-TASK_OF = {
+# TASK_OF_* maps that cell to the test cell whose points it must lose.
+TASK_OF_1 = {
     "central_difference": "test_central_difference",
     "numerical_gradient": "test_numerical_gradient",
     "directional_derivative": "test_directional_derivative",
@@ -42,7 +41,7 @@ def _cell(text: str) -> str:
     return textwrap.dedent(text).strip("\n")
 
 
-WRONG = {
+WRONG_1 = {
     "central_difference": {
         "forward difference": """
             def central_difference(phi, s, eps=1e-6):
@@ -171,17 +170,218 @@ WRONG = {
     },
 }
 
-WRONG_CASES = [(cell, label) for cell, answers in WRONG.items() for label in answers]
+WRONG_2 = {
+    "activation_derivatives": {
+        "sigmoid' returns sigmoid": """
+            def sigmoid_prime(z):
+                return sigmoid(z)
+
+            def tanh_prime(z):
+                return 1.0 - np.tanh(z) ** 2
+
+            def relu_prime(z):
+                return (np.asarray(z) > 0).astype(float)
+        """,
+        "tanh' evaluated as 1 - z^2": """
+            def sigmoid_prime(z):
+                s = sigmoid(z)
+                return s * (1.0 - s)
+
+            def tanh_prime(z):
+                return 1.0 - z ** 2
+
+            def relu_prime(z):
+                return (np.asarray(z) > 0).astype(float)
+        """,
+        "relu'(0) = 1": """
+            def sigmoid_prime(z):
+                s = sigmoid(z)
+                return s * (1.0 - s)
+
+            def tanh_prime(z):
+                return 1.0 - np.tanh(z) ** 2
+
+            def relu_prime(z):
+                return (np.asarray(z) >= 0).astype(float)
+        """,
+        "naive sigmoid overflows": """
+            def sigmoid_prime(z):
+                s = 1.0 / (1.0 + np.exp(-z))
+                return s * (1.0 - s)
+
+            def tanh_prime(z):
+                return 1.0 - np.tanh(z) ** 2
+
+            def relu_prime(z):
+                return (np.asarray(z) > 0).astype(float)
+        """,
+    },
+    "softmax": {
+        "no max subtraction": """
+            def softmax(Z):
+                E = np.exp(Z)
+                return E / E.sum(axis=1, keepdims=True)
+        """,
+        "normalises columns": """
+            def softmax(Z):
+                E = np.exp(Z - Z.max(axis=0, keepdims=True))
+                return E / E.sum(axis=0, keepdims=True)
+        """,
+        "subtracts the global maximum": """
+            def softmax(Z):
+                E = np.exp(Z - Z.max())
+                return E / E.sum(axis=1, keepdims=True)
+        """,
+    },
+    "softmax_cross_entropy": {
+        "sum instead of mean": """
+            def softmax_cross_entropy(Z, labels):
+                B = Z.shape[0]
+                P = softmax(Z)
+                Y = np.eye(Z.shape[1])[labels]
+                return float(-np.sum(np.log(P[np.arange(B), labels]))), P - Y
+        """,
+        "gradient without 1/B": """
+            def softmax_cross_entropy(Z, labels):
+                B = Z.shape[0]
+                shifted = Z - Z.max(axis=1, keepdims=True)
+                log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+                Y = np.eye(Z.shape[1])[labels]
+                return float(-log_p[np.arange(B), labels].mean()), np.exp(log_p) - Y
+        """,
+        "log of the softmax underflows": """
+            def softmax_cross_entropy(Z, labels):
+                B = Z.shape[0]
+                P = softmax(Z)
+                Y = np.eye(Z.shape[1])[labels]
+                return float(-np.mean(np.log(P[np.arange(B), labels]))), (P - Y) / B
+        """,
+        "sign flipped gradient": """
+            def softmax_cross_entropy(Z, labels):
+                B = Z.shape[0]
+                shifted = Z - Z.max(axis=1, keepdims=True)
+                log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+                Y = np.eye(Z.shape[1])[labels]
+                return float(-log_p[np.arange(B), labels].mean()), (Y - np.exp(log_p)) / B
+        """,
+    },
+    "dense_backward": {
+        "missing transpose": """
+            def dense_backward(dZ, A_prev, W):
+                return dZ @ W, A_prev.T @ dZ, dZ.sum(axis=0)
+        """,
+        "mean over the batch for db": """
+            def dense_backward(dZ, A_prev, W):
+                return dZ @ W.T, A_prev.T @ dZ, dZ.mean(axis=0)
+        """,
+        "dW transposed": """
+            def dense_backward(dZ, A_prev, W):
+                return dZ @ W.T, dZ.T @ A_prev, dZ.sum(axis=0)
+        """,
+    },
+    "mlp_backward": {
+        "g' at A instead of Z": """
+            def mlp_backward(Ws, zs, As, delta_L, g_prime):
+                grads, delta = {}, delta_L
+                for l in range(len(Ws), 0, -1):
+                    dA_prev, grads[f"W{l}"], grads[f"b{l}"] = dense_backward(delta, As[l - 1], Ws[l - 1])
+                    if l > 1:
+                        delta = dA_prev * g_prime(As[l - 1])
+                return grads
+        """,
+        "forgets g'": """
+            def mlp_backward(Ws, zs, As, delta_L, g_prime):
+                grads, delta = {}, delta_L
+                for l in range(len(Ws), 0, -1):
+                    dA_prev, grads[f"W{l}"], grads[f"b{l}"] = dense_backward(delta, As[l - 1], Ws[l - 1])
+                    delta = dA_prev
+                return grads
+        """,
+        "g' of the wrong layer": """
+            def mlp_backward(Ws, zs, As, delta_L, g_prime):
+                grads, delta = {}, delta_L
+                for l in range(len(Ws), 0, -1):
+                    dA_prev, grads[f"W{l}"], grads[f"b{l}"] = dense_backward(delta, As[l - 1], Ws[l - 1])
+                    if l > 1:
+                        delta = dA_prev * g_prime(zs[l])
+                return grads
+        """,
+    },
+    "gradient_check": {
+        "forward difference": """
+            def gradient_check(R, params, grads, eps=1e-6):
+                errors = {}
+                for name, theta in params.items():
+                    numeric = np.zeros_like(theta, dtype=float)
+                    base = R(params)
+                    for i in np.ndindex(theta.shape):
+                        saved = theta[i]
+                        theta[i] = saved + eps
+                        numeric[i] = (R(params) - base) / eps
+                        theta[i] = saved
+                    a = np.asarray(grads[name], dtype=float)
+                    errors[name] = float(np.max(np.abs(a - numeric) / np.maximum(np.maximum(np.abs(a), np.abs(numeric)), 1e-2)))
+                return errors
+        """,
+        "does not restore the parameters": """
+            def gradient_check(R, params, grads, eps=1e-6):
+                errors = {}
+                for name, theta in params.items():
+                    numeric = np.zeros_like(theta, dtype=float)
+                    for i in np.ndindex(theta.shape):
+                        theta[i] += eps
+                        plus = R(params)
+                        theta[i] -= 2 * eps
+                        minus = R(params)
+                        numeric[i] = (plus - minus) / (2 * eps)
+                    a = np.asarray(grads[name], dtype=float)
+                    errors[name] = float(np.max(np.abs(a - numeric) / np.maximum(np.maximum(np.abs(a), np.abs(numeric)), 1e-2)))
+                return errors
+        """,
+        "absolute instead of relative error": """
+            def gradient_check(R, params, grads, eps=1e-6):
+                errors = {}
+                for name, theta in params.items():
+                    numeric = np.zeros_like(theta, dtype=float)
+                    for i in np.ndindex(theta.shape):
+                        saved = theta[i]
+                        theta[i] = saved + eps
+                        plus = R(params)
+                        theta[i] = saved - eps
+                        minus = R(params)
+                        theta[i] = saved
+                        numeric[i] = (plus - minus) / (2 * eps)
+                    errors[name] = float(np.max(np.abs(np.asarray(grads[name]) - numeric)))
+                return errors
+        """,
+    },
+}
+
+TASK_OF_2 = {cell: f"test_{cell}" for cell in WRONG_2}
+
+CHAPTERS = {
+    "01-gradients": {"task_of": TASK_OF_1, "wrong": WRONG_1, "points": 12},
+    # Task 5 calls the student's dense_backward from task 4, by design: a wrong layer
+    # backward may also cost the network backward, and nothing else.
+    "02-backprop": {"task_of": TASK_OF_2, "wrong": WRONG_2, "points": 14,
+                    "depends": {"dense_backward": {"test_mlp_backward"}}},
+}
+WRONG_CASES = [(chapter, cell, label) for chapter, spec in CHAPTERS.items()
+               for cell, answers in spec["wrong"].items() for label in answers]
 
 
 def student_id(cell: str, label: str) -> str:
     return f"wrong-{cell}-{re.sub(r'[^a-z0-9]+', '-', label.lower()).strip('-')}"
 
 
-def solutions_by_cell() -> dict[str, str]:
+def source_of(chapter: str) -> Path:
+    return ROOT / "solutions" / chapter / f"{NOTEBOOK}.ipynb"
+
+
+def solutions_by_cell(chapter: str) -> dict[str, str]:
     """The source notebook's solution cells with the nbgrader markers removed."""
     out = {}
-    for cell in nbformat.read(SOURCE, as_version=4).cells:
+    for cell in nbformat.read(source_of(chapter), as_version=4).cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution"):
             out[meta["grade_id"]] = "\n".join(
@@ -191,8 +391,7 @@ def solutions_by_cell() -> dict[str, str]:
 
 
 def fill(release_nb, answers: dict[str, str]):
-    nb = nbformat.from_dict(release_nb)
-    nb = nbformat.reads(nbformat.writes(nb), as_version=4)  # deep copy
+    nb = nbformat.reads(nbformat.writes(release_nb), as_version=4)  # a deep copy
     for cell in nb.cells:
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
         if gid in answers:
@@ -200,89 +399,122 @@ def fill(release_nb, answers: dict[str, str]):
     return nb
 
 
-def test_every_solution_cell_has_wrong_answers():
+@pytest.mark.parametrize("chapter", sorted(CHAPTERS))
+def test_every_solution_cell_has_wrong_answers(chapter):
     """The round trip covers every task with at least two plausible wrong answers."""
-    assert set(solutions_by_cell()) == set(WRONG) == set(TASK_OF)
-    assert all(len(answers) >= 2 for answers in WRONG.values())
+    spec = CHAPTERS[chapter]
+    assert set(solutions_by_cell(chapter)) == set(spec["wrong"]) == set(spec["task_of"])
+    assert all(len(answers) >= 2 for answers in spec["wrong"].values())
+    assert sorted(CHAPTERS) == sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir()), \
+        "every chapter with exercises needs a grading round trip here"
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    root = tmp_path_factory.mktemp("course")
-    shutil.copy(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
-    shutil.copytree(ROOT / "solutions" / CHAPTER, root / "solutions" / CHAPTER)
-    nbgrader = [sys.executable, "-m", "nbgrader"]
-    run([*nbgrader, "generate_assignment", CHAPTER, "--force"], cwd=root)
-    release_nb = nbformat.read(root / "release" / CHAPTER / f"{NOTEBOOK}.ipynb", as_version=4)
-
-    right = solutions_by_cell()
-    submissions = {"solution": fill(release_nb, right), "untouched": fill(release_nb, {})}
-    for cell, label in WRONG_CASES:
-        submissions[student_id(cell, label)] = fill(release_nb, {**right, cell: _cell(WRONG[cell][label])})
-
-    # Loophole 1: tag every test cell skip-execution, with no work done.
+def loophole_submissions(release_nb, chapter):
+    """Submissions that try nbgrader's known holes (chapter 1 only: the config is shared)."""
+    spec, right = CHAPTERS[chapter], solutions_by_cell(chapter)
+    out = {}
+    # Tag every test cell skip-execution, with no work done.
     tagged = fill(release_nb, {})
     for c in tagged.cells:
         if c.metadata.get("nbgrader", {}).get("grade"):
             c.metadata["tags"] = ["skip-execution", "raises-exception"]
-    submissions["skip-tags"] = tagged
-    # Loophole 2: replace the test cells' code and delete one test cell, with wrong answers.
-    wrong_everywhere = {cell: _cell(next(iter(answers.values()))) for cell, answers in WRONG.items()}
-    edited = fill(release_nb, wrong_everywhere)
+    out["skip-tags"] = tagged
+    # Replace the test cells' code and delete one test cell, with wrong answers everywhere.
+    edited = fill(release_nb, {cell: _cell(next(iter(a.values()))) for cell, a in spec["wrong"].items()})
     for c in edited.cells:
         if c.metadata.get("nbgrader", {}).get("grade"):
             c.source = "print('all good')"
     edited.cells = [c for c in edited.cells
                     if c.metadata.get("nbgrader", {}).get("grade_id") != "test_least_squares"]
-    submissions["edited-tests"] = edited
+    out["edited-tests"] = edited
     # Not a loophole: a correct answer that prints a warning keeps its points.
     noisy = dict(right)
     noisy["central_difference"] = right["central_difference"].replace(
         '"""Central difference', 'import warnings\n    warnings.warn("just a note", RuntimeWarning)\n    """Central difference', 1)
     assert noisy["central_difference"] != right["central_difference"]
-    submissions["warns"] = fill(release_nb, noisy)
+    out["warns"] = fill(release_nb, noisy)
     # An endless loop loses its task only.
     looping = dict(right)
     looping["steepest_ascent"] = "def steepest_ascent(g):\n    while True:\n        pass"
-    submissions["endless-loop"] = fill(release_nb, looping)
+    out["endless-loop"] = fill(release_nb, looping)
+    return out
+
+
+def grade_chapter(chapter: str, root: Path) -> dict:
+    spec = CHAPTERS[chapter]
+    shutil.copy(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
+    shutil.copytree(ROOT / "solutions" / chapter, root / "solutions" / chapter)
+    nbgrader = [sys.executable, "-m", "nbgrader"]
+    run([*nbgrader, "generate_assignment", chapter, "--force"], cwd=root)
+    release_nb = nbformat.read(root / "release" / chapter / f"{NOTEBOOK}.ipynb", as_version=4)
+
+    right = solutions_by_cell(chapter)
+    submissions = {"solution": fill(release_nb, right), "untouched": fill(release_nb, {})}
+    for cell, answers in spec["wrong"].items():
+        for label, code in answers.items():
+            submissions[student_id(cell, label)] = fill(release_nb, {**right, cell: _cell(code)})
+    if chapter == "01-gradients":
+        submissions.update(loophole_submissions(release_nb, chapter))
 
     for sid, nb in submissions.items():
-        dest = root / "submitted" / sid / CHAPTER / f"{NOTEBOOK}.ipynb"
+        dest = root / "submitted" / sid / chapter / f"{NOTEBOOK}.ipynb"
         dest.parent.mkdir(parents=True)
         nbformat.write(nb, dest)
 
     # A short cell timeout keeps the endless loop cheap; the repository default is 60 s.
-    run([*nbgrader, "autograde", CHAPTER, "--create", "--Execute.timeout=10"], cwd=root)
+    run([*nbgrader, "autograde", chapter, "--create", "--Execute.timeout=10"], cwd=root)
     run([*nbgrader, "export", "--to", "grades.csv"], cwd=root)
-    run([*nbgrader, "generate_feedback", CHAPTER], cwd=root)
+    run([*nbgrader, "generate_feedback", chapter], cwd=root)
 
     from nbgrader.api import Gradebook
     scores, max_scores = {}, {}
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         for sid in submissions:
-            sub = gb.find_submission_notebook(NOTEBOOK, CHAPTER, sid)
+            sub = gb.find_submission_notebook(NOTEBOOK, chapter, sid)
             scores[sid] = {g.name: g.score for g in sub.grades}
             max_scores = {g.name: g.max_score for g in sub.grades}
-    return {"root": root, "scores": scores, "max": max_scores}
+    return {"root": root, "scores": scores, "max": max_scores, "chapter": chapter}
 
 
-def test_solution_scores_full_marks(course):
-    scores, max_scores = course["scores"]["solution"], course["max"]
-    assert set(max_scores) == set(TASK_OF.values())
-    assert scores == max_scores
-    assert sum(max_scores.values()) == 12
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """graded(chapter): run the whole round trip for a chapter once, and return its results."""
+    cache = {}
+
+    def get(chapter: str) -> dict:
+        if chapter not in cache:
+            cache[chapter] = grade_chapter(chapter, tmp_path_factory.mktemp(chapter))
+        return cache[chapter]
+
+    return get
 
 
-def test_untouched_notebook_scores_zero(course):
-    assert all(score == 0 for score in course["scores"]["untouched"].values())
+@pytest.fixture
+def course(graded):
+    return graded("01-gradients")
 
 
-@pytest.mark.parametrize("cell,label", WRONG_CASES, ids=[f"{c}: {l}" for c, l in WRONG_CASES])
-def test_wrong_answer_loses_its_task(course, cell, label):
-    scores, max_scores = course["scores"][student_id(cell, label)], course["max"]
-    task = TASK_OF[cell]
+@pytest.mark.parametrize("chapter", sorted(CHAPTERS))
+def test_solution_scores_full_marks(graded, chapter):
+    result = graded(chapter)
+    assert set(result["max"]) == set(CHAPTERS[chapter]["task_of"].values())
+    assert result["scores"]["solution"] == result["max"]
+    assert sum(result["max"].values()) == CHAPTERS[chapter]["points"]
+
+
+@pytest.mark.parametrize("chapter", sorted(CHAPTERS))
+def test_untouched_notebook_scores_zero(graded, chapter):
+    assert all(score == 0 for score in graded(chapter)["scores"]["untouched"].values())
+
+
+@pytest.mark.parametrize("chapter,cell,label", WRONG_CASES, ids=[f"{ch} {c}: {l}" for ch, c, l in WRONG_CASES])
+def test_wrong_answer_loses_its_task(graded, chapter, cell, label):
+    result = graded(chapter)
+    scores, max_scores = result["scores"][student_id(cell, label)], result["max"]
+    task = CHAPTERS[chapter]["task_of"][cell]
     assert scores[task] == 0, f"'{label}' kept the points of {task}"
-    others = {k: v for k, v in scores.items() if k != task}
+    dependents = CHAPTERS[chapter].get("depends", {}).get(cell, set())
+    others = {k: v for k, v in scores.items() if k != task and k not in dependents}
     assert others == {k: max_scores[k] for k in others}, "a wrong answer in one task cost points elsewhere"
 
 
@@ -312,29 +544,32 @@ def test_exported_grades(course):
     assert rows[student_id("least_squares", "sum instead of mean")] == 9.0
 
 
-def test_feedback_shows_visible_tests_but_no_hidden_test(course):
-    source_cells = nbformat.read(SOURCE, as_version=4).cells
+@pytest.mark.parametrize("chapter", sorted(CHAPTERS))
+def test_feedback_shows_visible_tests_but_no_hidden_test(graded, chapter):
+    result = graded(chapter)
     hidden_lines, visible_lines = set(), set()
-    for cell in source_cells:
+    for cell in nbformat.read(source_of(chapter), as_version=4).cells:
         if cell.metadata.get("nbgrader", {}).get("grade"):
             visible, _, rest = cell.source.partition("### BEGIN HIDDEN TESTS")
             hidden, _, _ = rest.partition("### END HIDDEN TESTS")
             hidden_lines |= {ln.strip() for ln in hidden.splitlines() if len(ln.strip()) > 30}
             visible_lines |= {ln.strip() for ln in visible.splitlines() if len(ln.strip()) > 30}
+    hidden_lines -= visible_lines  # a line that is also visible is no secret
     assert hidden_lines and visible_lines
-    pages = list((course["root"] / "feedback").rglob("*.html"))
-    assert len(pages) == len(course["scores"])
-    import html
+    pages = list((result["root"] / "feedback").rglob("*.html"))
+    assert len(pages) == len(result["scores"])
     for page in pages:
         text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
         assert "BEGIN HIDDEN TESTS" not in text
         leaked = [ln for ln in hidden_lines if ln in text]
         assert not leaked, f"{page}: hidden test code in feedback: {leaked[:2]}"
-    # a student who failed a hidden test still sees which check failed, in words
-    page = next(p for p in pages if "divides-by-zero" in str(p))
+        assert any(ln in text for ln in visible_lines), f"{page}: the visible tests are missing"
+
+
+def test_feedback_explains_a_hidden_failure_in_words(course):
+    page = next(p for p in (course["root"] / "feedback").rglob("*.html") if "divides-by-zero" in str(p))
     text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
     assert "stationary point" in text
-    assert any(ln in text for ln in visible_lines)
 
 
 def test_nbgrader_config_closes_the_known_holes():
