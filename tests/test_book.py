@@ -180,3 +180,29 @@ def test_chapter_one_renders_math_and_figures(book, server, browser):
         r = visit(browser, server, path)
         assert r["math_typeset"] >= min_math, (path, r["math_typeset"])
         assert len(r["images"]) >= min_images and all(i["ok"] for i in r["images"]), (path, r["images"])
+
+
+def test_search_finds_momentum(book, server, browser):
+    context = browser.new_context()
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(server) else route.abort())
+    page = context.new_page()
+    page.goto(server + "search.html?q=momentum", wait_until="networkidle")
+    page.wait_for_selector("#search-results ul.search li", timeout=15000)
+    hits = page.locator("#search-results ul.search li").count()
+    context.close()
+    assert hits >= 1
+
+
+def test_figures_are_opaque_on_white_for_dark_mode(book):
+    """Figures carry their own white background, so they stay legible in the theme's dark mode."""
+    import matplotlib.image as mpimg
+
+    images = sorted((book / "_images").glob("*.png"))
+    assert images
+    for path in images:
+        img = mpimg.imread(path)
+        corners = [img[0, 0], img[0, -1], img[-1, 0], img[-1, -1]]
+        for px in corners:
+            assert px[:3].min() > 0.95, f"{path.name}: corner {px} is not white"
+            if img.shape[-1] == 4:
+                assert px[3] == 1.0, f"{path.name}: transparent background"
