@@ -1,0 +1,186 @@
+"""Chapter 3: the optimizer contract, sampling, datasets, linear models and the training loop."""
+
+import numpy as np
+import pytest
+
+from descentlab import data, grad, linear, losses, nn, optim, train
+
+
+# ---------------------------------------------------------------- optimizer contract
+
+def test_sgd_update_is_pure_and_counts_steps():
+    params = {"w": np.array([1.0, -2.0]), "b": np.array([0.5])}
+    grads = {"w": np.array([0.5, 0.5]), "b": np.array([-1.0])}
+    before = {k: v.copy() for k, v in params.items()}
+    opt = optim.SGD(alpha=0.1)
+    state = opt.init(params)
+    assert state.t == 0
+    new, state1 = opt.update(params, grads, state)
+    np.testing.assert_allclose(new["w"], [0.95, -2.05])
+    np.testing.assert_allclose(new["b"], [0.6])
+    assert state1.t == 1 and state.t == 0
+    assert all(np.array_equal(params[k], before[k]) for k in params), "update changed its inputs"
+    again, _ = opt.update(params, grads, state)
+    assert all(np.array_equal(again[k], new[k]) for k in new), "same inputs, different outputs"
+    assert "alpha=0.1" in repr(opt)
+
+
+def test_schedule_and_errors():
+    opt = optim.SGD(alpha=optim.inverse_time(1.0, 0.5))
+    params, grads = {"w": np.zeros(1)}, {"w": np.ones(1)}
+    state = opt.init(params)
+    steps = []
+    for _ in range(3):
+        new, state = opt.update(params, grads, state)
+        steps.append(-new["w"][0])
+    np.testing.assert_allclose(steps, [1.0, 1 / 1.5, 1 / 2.0])
+    with pytest.raises(KeyError):
+        opt.update(params, {"v": np.ones(1)}, state)
+    with pytest.raises(ValueError, match="shape"):
+        opt.update(params, {"w": np.ones(2)}, state)
+
+
+def test_sgd_with_full_batch_equals_gradient_descent():
+    rng = np.random.default_rng(0)
+    X, y, _ = data.linear_regression(40, 3, rng)
+    a, b = linear.LeastSquares(3), linear.LeastSquares(3)
+    h = train.train(a, optim.SGD(0.05), X, y, epochs=5, batch_size=40, rng=np.random.default_rng(1),
+                    loss=losses.quadratic)
+    w, gd = np.zeros(3), optim.GradientDescent(0.05)
+    state = gd.init({"w": w})
+    for _ in range(5):
+        _, g = b.loss_and_grad(X, y)
+        new, state = gd.update(b.params, g, state)
+        optim.apply(b.params, new)
+    np.testing.assert_allclose(a.params["w"], b.params["w"], rtol=1e-13)
+    assert h.steps == [0, 1, 2, 3, 4, 5]
+
+
+# ---------------------------------------------------------------- sampling
+
+def test_minibatches_cover_every_sample_once_per_epoch():
+    rng = np.random.default_rng(3)
+    for N, B in ((10, 3), (12, 4), (7, 7), (5, 10)):
+        batches = list(data.minibatches(N, B, rng))
+        assert np.array_equal(np.sort(np.concatenate(batches)), np.arange(N))
+        assert [len(b) for b in batches] == [B] * (N // B) + ([N % B] if N % B else [])
+        kept = list(data.minibatches(N, B, rng, drop_last=True))
+        assert all(len(b) == B for b in kept) and len(kept) == N // B
+    with pytest.raises(ValueError):
+        list(data.minibatches(5, 0, rng))
+
+
+def test_each_epoch_draws_a_new_permutation_and_seeds_reproduce():
+    rng = np.random.default_rng(4)
+    epochs = [np.concatenate(list(data.minibatches(50, 8, rng))) for _ in range(3)]
+    assert not np.array_equal(epochs[0], epochs[1]) and not np.array_equal(epochs[1], epochs[2])
+    again = np.random.default_rng(4)
+    assert np.array_equal(np.concatenate(list(data.minibatches(50, 8, again))), epochs[0])
+
+
+def test_sample_index_is_uniform():
+    rng = np.random.default_rng(5)
+    counts = np.bincount([data.sample_index(4, rng) for _ in range(40000)], minlength=4)
+    # chi-square with 3 degrees of freedom; 16.3 is its 0.999 quantile
+    chi2 = np.sum((counts - 10000) ** 2 / 10000)
+    assert chi2 < 16.3
+
+
+def test_stochastic_gradient_is_unbiased():
+    """E_j[grad l_j(w)] = grad R_N(w), exactly, over the N equally likely indices."""
+    rng = np.random.default_rng(6)
+    X, y, _ = data.linear_regression(30, 4, rng)
+    model = linear.LeastSquares(4)
+    model.params["w"][:] = rng.normal(size=4)
+    _, full = model.loss_and_grad(X, y)
+    per_sample = np.array([model.loss_and_grad(X[j:j + 1], y[j:j + 1])[1]["w"] for j in range(30)])
+    np.testing.assert_allclose(per_sample.mean(axis=0), full["w"], rtol=1e-12)
+
+
+# ---------------------------------------------------------------- datasets
+
+def test_split_standardises_with_training_statistics_only():
+    rng = np.random.default_rng(7)
+    X = rng.normal(loc=5.0, scale=3.0, size=(100, 3))
+    X[:, 2] = 1.0  # a constant feature stays finite
+    y = np.arange(100)
+    s = data.split_and_standardise(X, y, np.random.default_rng(8), test_fraction=0.2)
+    assert s.X_train.shape == (80, 3) and s.X_test.shape == (20, 3)
+    np.testing.assert_allclose(s.X_train[:, :2].mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(s.X_train[:, :2].std(axis=0), 1.0, rtol=1e-12)
+    assert abs(s.X_test[:, 0].mean()) > 1e-6  # test data is scaled by the TRAINING statistics
+    assert np.all(np.isfinite(s.X_train))
+    assert sorted(np.concatenate([s.y_train, s.y_test]).tolist()) == list(range(100))
+    t = data.split_and_standardise(X, y, np.random.default_rng(8), test_fraction=0.2)
+    assert np.array_equal(s.y_test, t.y_test)
+
+
+def test_real_datasets():
+    d = data.digits(np.random.default_rng(0))
+    assert d.X_train.shape[1] == 64 and d.X_train.shape[0] + d.X_test.shape[0] == 1797
+    assert set(np.unique(d.y_train)) == set(range(10))
+    bc = data.breast_cancer(np.random.default_rng(0))
+    assert set(np.unique(bc.y_train)) == {-1, 1} and bc.X_train.shape[1] == 30
+    assert set(np.unique(data.breast_cancer(np.random.default_rng(0), labels="01").y_train)) == {0, 1}
+
+
+def test_synthetic_datasets():
+    rng = np.random.default_rng(9)
+    X, y, w = data.linearly_separable(200, 3, rng, margin=0.1)
+    assert X.shape == (200, 3) and np.all(y * (X @ w) >= 0.1)
+    X, labels = data.two_moons(101, 0.1, rng)
+    assert X.shape == (101, 2) and np.bincount(labels).tolist() == [50, 51]
+
+
+# ---------------------------------------------------------------- logistic regression
+
+def test_logistic_sgd_step_is_the_gradient_step():
+    rng = np.random.default_rng(10)
+    w, x, y = rng.normal(size=5), rng.normal(size=5), -1.0
+    g = grad.numerical_gradient(lambda v: np.log1p(np.exp(-y * v @ x)), w)
+    np.testing.assert_allclose(linear.logistic_sgd_step(w, x, y, 0.3), w - 0.3 * g, rtol=1e-8)
+    model = linear.LogisticRegression(5)
+    model.params["w"][:] = w
+    _, gm = model.loss_and_grad(x[None, :], np.array([y]))
+    np.testing.assert_allclose(gm["w"], g, rtol=1e-8)
+
+
+def test_logistic_step_approaches_the_perceptron():
+    """Far on the wrong side the step is alpha y x (Perceptron-like); far on the right side, none."""
+    x, y = np.array([1.0, 2.0]), 1.0
+    wrong = np.array([-30.0, -30.0])
+    right = np.array([30.0, 30.0])
+    np.testing.assert_allclose(linear.logistic_sgd_step(wrong, x, y, 1.0) - wrong, y * x, rtol=1e-12)
+    np.testing.assert_allclose(linear.logistic_sgd_step(right, x, y, 1.0), right, rtol=1e-12)
+    np.testing.assert_allclose(linear.perceptron_step(wrong, x, y), wrong + x)
+    np.testing.assert_allclose(linear.perceptron_step(right, x, y), right)
+
+
+# ---------------------------------------------------------------- training loop
+
+def test_training_is_reproducible_and_learns_digits():
+    d = data.digits(np.random.default_rng(0))
+
+    def run():
+        model = nn.MLP([64, 32, 10], "relu", np.random.default_rng(1))
+        return train.train(model, optim.SGD(0.1), d.X_train, d.y_train, epochs=5, batch_size=32,
+                           rng=np.random.default_rng(2), X_test=d.X_test, y_test=d.y_test)
+
+    h1, h2 = run(), run()
+    assert h1.train_loss == h2.train_loss and h1.test_acc == h2.test_acc
+    assert len(h1.epoch) == 6 and h1.steps[-1] == 5 * int(np.ceil(len(d.y_train) / 32))
+    assert h1.train_loss[-1] < 0.2 * h1.train_loss[0]
+    assert h1.test_acc[-1] > 0.9
+
+
+def test_progress_bar_only_when_asked(capsys):
+    rng = np.random.default_rng(0)
+    X, y, _ = data.linear_regression(20, 2, rng)
+    train.train(linear.LeastSquares(2), optim.SGD(0.1), X, y, epochs=2, batch_size=5, rng=rng,
+                loss=losses.quadratic, progress=True)
+    err = capsys.readouterr().err
+    assert "epoch 2/2" in err and "loss" in err
+    h = train.train(linear.LeastSquares(2), optim.SGD(0.1), X, y, epochs=2, batch_size=5, rng=rng,
+                    loss=losses.quadratic)
+    assert capsys.readouterr().err == ""
+    assert h.train_acc == [None, None, None] and h.test_loss == [None, None, None]
