@@ -359,12 +359,113 @@ WRONG_2 = {
 
 TASK_OF_2 = {cell: f"test_{cell}" for cell in WRONG_2}
 
+WRONG_3 = {
+    "minibatches": {
+        "no shuffling": """
+            def minibatches(N, B, rng):
+                order = np.arange(N)
+                return [order[start:start + B] for start in range(0, N, B)]
+        """,
+        "the same permutation every epoch": """
+            def minibatches(N, B, rng):
+                order = np.random.default_rng(0).permutation(N)
+                return [order[start:start + B] for start in range(0, N, B)]
+        """,
+        "drops the last partial batch": """
+            def minibatches(N, B, rng):
+                order = rng.permutation(N)
+                return [order[start:start + B] for start in range(0, N - B + 1, B)]
+        """,
+    },
+    "logistic_grad": {
+        "labels treated as 0/1": """
+            def logistic_grad(w, X, y):
+                p = 1.0 / (1.0 + np.exp(-(X @ w)))
+                return X.T @ (p - y) / len(y)
+        """,
+        "sum instead of mean": """
+            def logistic_grad(w, X, y):
+                weight = np.exp(-np.logaddexp(0.0, y * (X @ w)))
+                return -(X.T @ (y * weight))
+        """,
+        "overflows for large margins": """
+            def logistic_grad(w, X, y):
+                return -(X.T @ (y / (1.0 + np.exp(y * (X @ w))))) / len(y)
+        """,
+    },
+    "sgd_step": {
+        "divides by N instead of B": """
+            def sgd_step(w, X, y, batch, alpha, grad_fn):
+                return w - alpha * sum(grad_fn(w, X[i], y[i]) for i in batch) / len(X)
+        """,
+        "steps up the gradient": """
+            def sgd_step(w, X, y, batch, alpha, grad_fn):
+                return w + alpha * sum(grad_fn(w, X[i], y[i]) for i in batch) / len(batch)
+        """,
+        "modifies w in place": """
+            def sgd_step(w, X, y, batch, alpha, grad_fn):
+                w -= alpha * sum(grad_fn(w, X[i], y[i]) for i in batch) / len(batch)
+                return w
+        """,
+    },
+    "average_stochastic_gradient": {
+        "one index used k times": """
+            def average_stochastic_gradient(w, X, y, k, rng, grad_fn):
+                j = rng.integers(0, X.shape[0])
+                return grad_fn(w, X[j], y[j])
+        """,
+        "the first k samples instead of random ones": """
+            def average_stochastic_gradient(w, X, y, k, rng, grad_fn):
+                idx = np.arange(k) % X.shape[0]
+                return sum(grad_fn(w, X[j], y[j]) for j in idx) / k
+        """,
+        "divides by N instead of k": """
+            def average_stochastic_gradient(w, X, y, k, rng, grad_fn):
+                idx = rng.integers(0, X.shape[0], size=k)
+                return sum(grad_fn(w, X[j], y[j]) for j in idx) / X.shape[0]
+        """,
+    },
+    "train_digits": {
+        "never updates the parameters": """
+            def train_digits(X, y, rng):
+                params = init_mlp([64, 64, 10], rng)
+                for batch in minibatches(X.shape[0], 32, rng):
+                    _, grads = mlp_loss_and_grad(params, X[batch], y[batch])
+                return params
+        """,
+        "a step size that diverges": """
+            def train_digits(X, y, rng):
+                params = init_mlp([64, 64, 10], rng)
+                for epoch in range(10):
+                    for batch in minibatches(X.shape[0], 32, rng):
+                        _, grads = mlp_loss_and_grad(params, X[batch], y[batch])
+                        for name in params:
+                            params[name] = params[name] - 50.0 * grads[name]
+                return params
+        """,
+        "a single batch of training": """
+            def train_digits(X, y, rng):
+                params = init_mlp([64, 64, 10], rng)
+                batch = minibatches(X.shape[0], 32, rng)[0]
+                _, grads = mlp_loss_and_grad(params, X[batch], y[batch])
+                for name in params:
+                    params[name] = params[name] - 0.1 * grads[name]
+                return params
+        """,
+    },
+}
+
+TASK_OF_3 = {cell: f"test_{cell}" for cell in WRONG_3}
+
 CHAPTERS = {
     "01-gradients": {"task_of": TASK_OF_1, "wrong": WRONG_1, "points": 12},
     # Task 5 calls the student's dense_backward from task 4, by design: a wrong layer
     # backward may also cost the network backward, and nothing else.
     "02-backprop": {"task_of": TASK_OF_2, "wrong": WRONG_2, "points": 14,
                     "depends": {"dense_backward": {"test_mlp_backward"}}},
+    # Task 5 trains with the student's minibatches from task 1.
+    "03-sgd": {"task_of": TASK_OF_3, "wrong": WRONG_3, "points": 11,
+               "depends": {"minibatches": {"test_train_digits"}}},
 }
 WRONG_CASES = [(chapter, cell, label) for chapter, spec in CHAPTERS.items()
                for cell, answers in spec["wrong"].items() for label in answers]

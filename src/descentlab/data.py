@@ -122,3 +122,17 @@ def linearly_separable(N: int, d: int, rng: np.random.Generator, margin: float =
         X = np.concatenate([X, cand[np.abs(cand @ w_star) >= margin]])
     X = X[:N]
     return X, np.where(X @ w_star >= 0, 1, -1), w_star
+
+
+def minibatch_variance(sigma2: float, N: int, B, replace: bool = False):
+    """E||g_B - grad R_N||^2 of a mini-batch mean gradient of B samples.
+
+    sigma2 = (1/N) sum_j ||grad l_j - grad R_N||^2 is the per-sample variance. With
+    replacement the B draws are independent: sigma2 / B. Without replacement (a slice of
+    a permutation, as in an epoch) they are not, and the finite-population factor
+    (N - B) / (N - 1) appears: sigma2 / B * (N - B) / (N - 1), which is 0 at B = N.
+    """
+    B = np.asarray(B, dtype=np.float64)
+    if replace:
+        return sigma2 / B
+    return sigma2 / B * (N - B) / (N - 1)

@@ -109,3 +109,32 @@ def not_differentiable_directional(v) -> float:
     """The exact delta_v f(0) of :data:`not_differentiable`: v1^2 v2 / (v1^2 + v2^2)."""
     v1, v2 = float(v[0]), float(v[1])
     return v1**2 * v2 / (v1**2 + v2**2)
+
+
+# ---------------------------------------------------------------- one-dimensional landscapes (chapter 3)
+
+@dataclass(frozen=True)
+class Function1D:
+    """A scalar function of one variable with its derivative; vectorised."""
+
+    name: str
+    f: Callable[[np.ndarray], np.ndarray]
+    df: Callable[[np.ndarray], np.ndarray]
+    formula: str
+
+
+#: Two minima of different depth and a maximum between them.
+double_well = Function1D(
+    "double_well", lambda x: x**4 / 4 - x**2 + 0.3 * x, lambda x: x**3 - 2 * x + 0.3,
+    r"f(x) = x^4/4 - x^2 + 0.3x")
+
+#: A stationary point that is neither a minimum nor a maximum.
+cubic = Function1D("cubic", lambda x: x**3, lambda x: 3 * x**2, r"f(x) = x^3")
+
+#: Almost flat for x << 0: the gradient is tiny far from the drop.
+plateau = Function1D(
+    "plateau", lambda x: 1.0 / (1.0 + np.exp(x)), lambda x: -np.exp(x) / (1.0 + np.exp(x)) ** 2,
+    r"f(x) = 1 / (1 + e^{x})")
+
+saddle = quadratic(np.diag([1.0, -1.0]))
+"""f(x) = (x1^2 - x2^2) / 2: a saddle at the origin, curving up along x1 and down along x2."""
