@@ -55,3 +55,26 @@ def test_nbval_catches_a_stale_output(tmp_path):
     stale.write_text(json.dumps(nb))
     result = nbval([stale], cwd=tmp_path, check=False)
     assert result.returncode != 0 and "failed" in result.stdout
+
+
+def test_each_narrative_page_executes_in_under_30_seconds(book):
+    """A reader's build stays fast: every executed page re-runs in under 30 s on this machine."""
+    import time
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    executed = sorted(p for p in (ROOT / "_build" / "jupyter_execute" / "chapters").rglob("*.ipynb")
+                      if p.name != "exercises.ipynb")
+    assert executed
+    slow = []
+    for path in executed:
+        nb = nbformat.read(path, as_version=4)
+        start = time.perf_counter()
+        NotebookClient(nb, timeout=120, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        seconds = time.perf_counter() - start
+        print(f"{path.relative_to(ROOT)}: {seconds:.1f} s")
+        if seconds >= 30:
+            slow.append(f"{path.name}: {seconds:.1f} s")
+    assert not slow, f"pages slower than 30 s: {slow}"
