@@ -79,6 +79,10 @@ serve:
 
 grade: $(STAMP)
 	@test -n "$(A)" || { echo "usage: make grade A=<assignment, e.g. 01-gradients>" >&2; exit 1; }
+	@test -d "solutions/$(A)" || { echo "error: no assignment solutions/$(A); choose one of: $$(ls solutions)" >&2; exit 1; }
+	@ls submitted/*/"$(A)"/*.ipynb >/dev/null 2>&1 || { echo "error: no submissions; put them at submitted/<student-id>/$(A)/exercises.ipynb" >&2; exit 1; }
+	@# registers the assignment (and its hidden tests) in gradebook.db; release/ is scratch
+	$(VENV)/bin/nbgrader generate_assignment "$(A)" --force --log-level=WARN
 	$(VENV)/bin/nbgrader autograde "$(A)" --create
 	$(VENV)/bin/nbgrader export --to grades.csv
 	@echo "Grades written to grades.csv"

@@ -696,3 +696,27 @@ def test_nbgrader_config_closes_the_known_holes():
     nb = nbformat.v4.new_notebook(cells=[cell])
     nb, _ = ns["ShortTracebacks"]()(nb, {})
     assert nb.cells[0].outputs[0]["traceback"] == ["AssertionError: entry (1,) is off"]
+
+
+def test_instructor_make_targets(tmp_path):
+    """The README's instructor commands, `make grade` and `make feedback`, on a copy of the course."""
+    course = tmp_path / "course"
+    shutil.copytree(ROOT, course, ignore=shutil.ignore_patterns(
+        ".venv", ".git", "_build", "_extra", ".mathjax", "submitted", "autograded", "feedback", "release",
+        "gradebook.db", "grades.csv", "__pycache__", ".pytest_cache"))
+    (course / ".venv").symlink_to(ROOT / ".venv")
+    right = solutions_by_cell("01-gradients")
+    release_nb = nbformat.read(ROOT / "chapters" / "01-gradients" / f"{NOTEBOOK}.ipynb", as_version=4)
+    for sid, answers in (("ada", right), ("bob", {})):
+        dest = course / "submitted" / sid / "01-gradients" / f"{NOTEBOOK}.ipynb"
+        dest.parent.mkdir(parents=True)
+        nbformat.write(fill(release_nb, answers), dest)
+    make = ["make", "-o", ".venv/.installed"]  # the venv is shared, not rebuilt
+    usage = run([*make, "grade"], cwd=course, check=False)
+    assert usage.returncode != 0 and "usage: make grade A=" in usage.stderr
+    run([*make, "grade", "A=01-gradients"], cwd=course)
+    with open(course / "grades.csv") as fh:
+        rows = {row["student_id"]: float(row["score"]) for row in csv.DictReader(fh)}
+    assert rows == {"ada": 12.0, "bob": 0.0}
+    run([*make, "feedback", "A=01-gradients"], cwd=course)
+    assert (course / "feedback" / "ada" / "01-gradients" / f"{NOTEBOOK}.html").is_file()
