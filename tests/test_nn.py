@@ -259,3 +259,25 @@ def test_gradients_equal_torch_autograd(sizes, activation, seed):
     assert value == pytest.approx(t_loss.item(), rel=1e-12)
     for k in model.params:
         np.testing.assert_allclose(grads[k], tp[k].grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=k)
+
+
+def test_scalar_network_equals_the_matrix_form_and_finite_differences():
+    """descentlab.scalar_net (the lecture's scalar equations) computes the same gradient as nn.MLP."""
+    from descentlab import scalar_net
+
+    rng = np.random.default_rng(12)
+    sizes = [3, 4, 2]
+    model = nn.MLP(sizes, "tanh", rng)
+    for k in model.params:
+        model.params[k][...] = rng.normal(size=model.params[k].shape)
+    W, b = scalar_net.from_arrays([model.params["W1"], model.params["W2"]], [model.params["b1"], model.params["b2"]])
+    x, y = rng.normal(size=3), rng.normal(size=2)
+    _, grads = model.loss_and_grad(x[None, :], y[None, :], losses.quadratic)  # B = 1: sum over outputs
+    dW, db = scalar_net.backward(W, b, x.tolist(), y.tolist())
+    np.testing.assert_allclose(np.array(dW[0]), grads["W1"], rtol=1e-12)
+    np.testing.assert_allclose(np.array(db[1]), grads["b2"], rtol=1e-12)
+    fW, fb = scalar_net.finite_difference_gradient(W, b, x.tolist(), y.tolist())
+    np.testing.assert_allclose(np.array(fW[1]), grads["W2"], rtol=1e-7)
+    np.testing.assert_allclose(np.array(fb[0]), grads["b1"], rtol=1e-7)
+    assert scalar_net.num_params(sizes) == model.num_params
+    assert scalar_net.loss(W, b, x.tolist(), y.tolist()) == pytest.approx(model.loss(x[None, :], y[None, :], losses.quadratic))

@@ -184,3 +184,38 @@ def test_progress_bar_only_when_asked(capsys):
                     loss=losses.quadratic)
     assert capsys.readouterr().err == ""
     assert h.train_acc == [None, None, None] and h.test_loss == [None, None, None]
+
+
+# ---------------------------------------------------------------- formulas of the chapter
+
+def test_minibatch_variance_law_by_exact_enumeration():
+    """E||g_B - grad R_N||^2 over ALL batches equals the law, with and without replacement."""
+    import itertools
+
+    rng = np.random.default_rng(11)
+    N, d = 6, 2
+    G = rng.normal(size=(N, d))                      # per-sample gradients
+    mean = G.mean(axis=0)
+    sigma2 = np.mean(np.sum((G - mean) ** 2, axis=1))
+    for B in (1, 2, 3, 6):
+        without = [np.sum((G[list(S)].mean(axis=0) - mean) ** 2) for S in itertools.combinations(range(N), B)]
+        assert np.mean(without) == pytest.approx(float(data.minibatch_variance(sigma2, N, B)), rel=1e-12)
+        with_ = [np.sum((G[list(S)].mean(axis=0) - mean) ** 2) for S in itertools.product(range(N), repeat=B)]
+        assert np.mean(with_) == pytest.approx(float(data.minibatch_variance(sigma2, N, B, replace=True)), rel=1e-12)
+    assert data.minibatch_variance(sigma2, N, N) == 0.0
+
+
+def test_landscape_functions_and_their_derivatives():
+    from descentlab import functions as F
+
+    x = np.linspace(-2.0, 2.0, 9)
+    for fn in (F.double_well, F.cubic, F.plateau):
+        numeric = np.array([grad.central_difference(fn.f, xi) for xi in x])
+        np.testing.assert_allclose(fn.df(x), numeric, rtol=1e-7, atol=1e-9)
+    # the double well has two minima and a maximum where f' = 0
+    roots = np.sort(np.roots([1.0, 0.0, -2.0, 0.3]).real)
+    np.testing.assert_allclose(F.double_well.df(roots), 0.0, atol=1e-12)
+    assert F.double_well.f(roots[0]) < F.double_well.f(roots[2]) < F.double_well.f(roots[1])
+    # the 2-D saddle: gradient (x1, -x2), zero at the origin
+    np.testing.assert_allclose(F.saddle.grad(np.array([0.3, 0.5])), [0.3, -0.5])
+    assert F.saddle(np.array([1.0, 0.0])) > 0 > F.saddle(np.array([0.0, 1.0]))
