@@ -281,3 +281,16 @@ def test_scalar_network_equals_the_matrix_form_and_finite_differences():
     np.testing.assert_allclose(np.array(fb[0]), grads["b1"], rtol=1e-7)
     assert scalar_net.num_params(sizes) == model.num_params
     assert scalar_net.loss(W, b, x.tolist(), y.tolist()) == pytest.approx(model.loss(x[None, :], y[None, :], losses.quadratic))
+
+
+def test_softmax_jacobian_and_the_fused_cross_entropy_gradient():
+    rng = np.random.default_rng(13)
+    z = rng.normal(size=4) * 2
+    J = losses.softmax_jacobian(z)
+    numeric = np.stack([grad.numerical_gradient(lambda v: losses.softmax(v[None, :])[0, k], z) for k in range(4)])
+    np.testing.assert_allclose(J, numeric, rtol=1e-7, atol=1e-10)
+    assert np.count_nonzero(J - np.diag(np.diag(J))) > 0  # not diagonal
+    y = np.eye(4)[1]
+    s = losses.softmax(z[None, :])[0]
+    # chain rule through the Jacobian: sum_k (-y_k / s_k) ds_k/dz_j = s_j - y_j
+    np.testing.assert_allclose(J.T @ (-y / s), s - y, rtol=1e-12, atol=1e-15)

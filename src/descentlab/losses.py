@@ -96,3 +96,13 @@ def logistic(s: Array, y: Array) -> tuple[float, Array]:
     # 1 / (1 + exp(m)) = sigmoid(-m), computed without overflow
     weight = np.exp(-np.logaddexp(0.0, margin))
     return value, -y * weight / B
+
+
+def softmax_jacobian(z: Array) -> Array:
+    """d softmax(z)_k / d z_j = s_k ([k = j] - s_j) for ONE logit vector z: (K,). Returns (K, K).
+
+    Not diagonal: every output depends on every logit through the normaliser, which is
+    why the softmax output layer is handled together with the cross-entropy.
+    """
+    s = softmax(np.asarray(z)[None, :])[0]
+    return np.diag(s) - np.outer(s, s)
