@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import http.server
 import re
+import shutil
 import threading
 from pathlib import Path
 
@@ -205,3 +206,17 @@ def test_figures_are_opaque_on_white_for_dark_mode(book):
             assert px[:3].min() > 0.95, f"{path.name}: corner {px} is not white"
             if img.shape[-1] == 4:
                 assert px[3] == 1.0, f"{path.name}: transparent background"
+
+
+def test_make_book_says_what_is_missing_without_npm(tmp_path):
+    """Without Node.js/npm, `make book` stops with a message naming what to install."""
+    import os
+    import subprocess
+
+    make = shutil.which("make")
+    env = {**os.environ, "PATH": str(tmp_path / "empty-bin")}  # no npm (and nothing else) on PATH
+    result = subprocess.run([make, "-f", str(ROOT / "Makefile"), "_extra/mathjax/tex-chtml.js"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "Node.js and npm" in result.stderr and "apt-get install nodejs npm" in result.stderr
+    assert not (tmp_path / "_extra").exists()
