@@ -74,8 +74,6 @@ def get_activation(activation) -> Activation:
         raise ValueError(f"unknown activation {activation!r}; choose from {sorted(ACTIVATIONS)}") from None
 
 
-softmax = _losses.softmax
-
 
 class Dense:
     """One fully connected layer z = W^T a + b (batch form Z = A W + b).

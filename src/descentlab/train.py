@@ -32,9 +32,6 @@ class History:
     test_loss: list = field(default_factory=list)
     test_acc: list = field(default_factory=list)
 
-    def last(self) -> dict:
-        return {k: getattr(self, k)[-1] for k in self.__dataclass_fields__}
-
 
 def evaluate(model, X, y, loss=losses.softmax_cross_entropy) -> tuple[float, float | None]:
     """(R on the whole set, accuracy or None). Classification when y holds integer labels."""
