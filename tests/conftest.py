@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+CHROMIUM = Path("/usr/bin/chromium")
 
 os.environ.update({
     "OMP_NUM_THREADS": "1",
@@ -41,3 +45,29 @@ def book() -> Path:
     html = ROOT / "_build" / "html"
     assert (html / "index.html").is_file()
     return html
+
+
+# ------------------------------------------------------------------ the book in a real browser
+
+@pytest.fixture(scope="module")
+def server(book):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(book))
+    handler.log_message = lambda *args: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: `make test` installs Debian's chromium when it can (apt-get as root)")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
