@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import nbformat
-import pytest
 
 from conftest import ROOT
 

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import subprocess
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import nbformat
