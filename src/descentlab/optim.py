@@ -70,6 +70,52 @@ class GradientDescent(SGD):
     """Gradient descent: the SGD update applied to the full-batch gradient of R_N."""
 
 
+class MomentumState(NamedTuple):
+    """Heavy-ball state: the step count and the velocity v_t of every parameter."""
+
+    t: int
+    v: dict
+
+
+@dataclass(frozen=True)
+class Momentum:
+    """Heavy-ball momentum (Polyak, 1964) in the lecture's form:
+
+        v_t     = mu v_{t-1} - alpha_t g_t,      v_0 = 0
+        w_{t+1} = w_t + v_t
+
+    Convention: the velocity starts at zero, so the first step v_1 = -alpha g_1 is
+    a plain SGD step. (The slide writes v_1 = g_1, which loses both the sign and
+    alpha: taken literally, the first step climbs the loss by a whole gradient.)
+
+    Unrolled, v_t = -sum_{s<=t} mu^{t-s} alpha_s g_s: an exponentially weighted sum
+    of past steps, so a constant gradient g moves w at the terminal speed
+    -alpha g / (1 - mu).
+
+    PyTorch's ``SGD(momentum=mu)`` keeps b_t = mu b_{t-1} + g_t and steps
+    w -= alpha b_t. For a constant alpha that is the same iterate (v_t = -alpha b_t);
+    with a schedule the two differ, because here alpha_t scales only the new gradient.
+    mu = 0 is SGD.
+    """
+
+    alpha: StepSize = 0.01
+    mu: float = 0.9
+
+    def __post_init__(self):
+        if not 0.0 <= self.mu < 1.0:
+            raise ValueError(f"momentum mu must lie in [0, 1), got {self.mu}: mu >= 1 never forgets a gradient.")
+
+    def init(self, params: Params) -> MomentumState:
+        return MomentumState(t=0, v={k: np.zeros_like(params[k]) for k in params})
+
+    def update(self, params: Params, grads: Params, state: MomentumState):
+        _check(params, grads)
+        a = step_size(self.alpha, state.t)
+        v = {k: self.mu * state.v[k] - a * grads[k] for k in params}
+        new = {k: params[k] + v[k] for k in params}
+        return new, MomentumState(t=state.t + 1, v=v)
+
+
 def inverse_time(alpha0: float, decay: float) -> Callable[[int], float]:
     """The schedule alpha_t = alpha0 / (1 + decay t)."""
     return lambda t: alpha0 / (1.0 + decay * t)
