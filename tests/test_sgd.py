@@ -209,7 +209,7 @@ def test_landscape_functions_and_their_derivatives():
     from descentlab import functions as F
 
     x = np.linspace(-2.0, 2.0, 9)
-    for fn in (F.double_well, F.cubic, F.plateau):
+    for fn in (F.double_well, F.cubic, F.plateau, F.saddle_then_minimum):
         numeric = np.array([grad.central_difference(fn.f, xi) for xi in x])
         np.testing.assert_allclose(fn.df(x), numeric, rtol=1e-7, atol=1e-9)
     # the double well has two minima and a maximum where f' = 0
@@ -219,3 +219,7 @@ def test_landscape_functions_and_their_derivatives():
     # the 2-D saddle: gradient (x1, -x2), zero at the origin
     np.testing.assert_allclose(F.saddle.grad(np.array([0.3, 0.5])), [0.3, -0.5])
     assert F.saddle(np.array([1.0, 0.0])) > 0 > F.saddle(np.array([0.0, 1.0]))
+    # chapter 4's flat saddle: f' = 0 at 0 (no sign change) and at the minimum -1
+    s = F.saddle_then_minimum
+    assert s.df(0.0) == 0.0 == s.df(-1.0) and s.df(-0.5) > 0 and s.df(0.5) > 0
+    assert s.f(-1.0) == min(s.f(x))

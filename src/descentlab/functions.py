@@ -131,6 +131,11 @@ double_well = Function1D(
 #: A stationary point that is neither a minimum nor a maximum.
 cubic = Function1D("cubic", lambda x: x**3, lambda x: 3 * x**2, r"f(x) = x^3")
 
+#: A flat saddle at 0 on the way down to the minimum at -1 (chapter 4): f'(x) = x^2 (x + 1).
+saddle_then_minimum = Function1D(
+    "saddle_then_minimum", lambda x: x**4 / 4 + x**3 / 3, lambda x: x**3 + x**2,
+    r"f(x) = x^4/4 + x^3/3")
+
 #: Almost flat for x << 0: the gradient is tiny far from the drop.
 plateau = Function1D(
     "plateau", lambda x: 1.0 / (1.0 + np.exp(x)), lambda x: -np.exp(x) / (1.0 + np.exp(x)) ** 2,
