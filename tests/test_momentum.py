@@ -8,18 +8,18 @@ import pytest
 from descentlab import data, functions, nn, optim, rates, train
 
 
-def run(opt, f_grad, w0, T):
-    """T steps of an optimizer on one parameter w; returns the iterates w_0..w_T."""
-    params, state = {"w": np.array(w0, dtype=float)}, None
-    state = opt.init(params)
-    path = [params["w"]]
-    for _ in range(T):
-        params, state = opt.update(params, {"w": f_grad(params["w"])}, state)
-        path.append(params["w"])
-    return np.array(path)
+run = optim.trajectory
 
 
 # ---------------------------------------------------------------- the update
+
+def test_trajectory_lists_every_iterate():
+    path = optim.trajectory(optim.SGD(0.5), lambda w: 2 * w, [1.0, -2.0], 3)   # w <- w - 0.5 * 2w = 0
+    np.testing.assert_array_equal(path, [[1.0, -2.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]])
+    path = optim.trajectory(optim.Momentum(0.1, 0.5), lambda w: np.ones(1), [0.0], 2)
+    np.testing.assert_allclose(path[:, 0], [0.0, -0.1, -0.25], rtol=1e-15)
+    assert optim.trajectory(optim.SGD(0.1), lambda w: w, 3.0, 0).shape == (1,)
+
 
 def test_first_step_is_an_sgd_step_and_the_update_is_pure():
     params, grads = {"w": np.array([1.0, -2.0])}, {"w": np.array([0.5, -1.0])}

@@ -121,6 +121,17 @@ def inverse_time(alpha0: float, decay: float) -> Callable[[int], float]:
     return lambda t: alpha0 / (1.0 + decay * t)
 
 
+def trajectory(opt, grad_fn: Callable[[np.ndarray], np.ndarray], w0, steps: int) -> np.ndarray:
+    """The iterates w_0, w_1, ..., w_T (T = steps) of an optimizer on a single parameter,
+    with g_t = grad_fn(w_t); shape (steps + 1, *np.shape(w0)). For pictures of small problems."""
+    params = {"w": np.asarray(w0, dtype=float)}
+    state, path = opt.init(params), [params["w"]]
+    for _ in range(steps):
+        params, state = opt.update(params, {"w": np.asarray(grad_fn(params["w"]), dtype=float)}, state)
+        path.append(params["w"])
+    return np.array(path)
+
+
 def apply(params: dict, new: Params) -> None:
     """Copy updated values into the existing arrays (for models that own their arrays, like MLP)."""
     for k, v in new.items():
