@@ -116,6 +116,134 @@ class Momentum:
         return new, MomentumState(t=state.t + 1, v=v)
 
 
+class AdaptiveState(NamedTuple):
+    """State of the adaptive methods: step count t, the running squares c (per parameter) and,
+    for the two Adams, the velocity or first moment v (empty for AdaGrad and RMSProp)."""
+
+    t: int
+    c: dict
+    v: dict
+
+
+def _zeros(params: Params) -> dict:
+    return {k: np.zeros_like(params[k]) for k in params}
+
+
+@dataclass(frozen=True)
+class AdaGrad:
+    """AdaGrad (Duchi, Hazan and Singer, 2011) in the lecture's form:
+
+        c_t     = c_{t-1} + g_t * g_t                  (entrywise; c_0 = 0)
+        w_{t+1} = w_t - alpha g_t / sqrt(c_t + eps)
+
+    Each coordinate's step is divided by the root of its own sum of squared gradients.
+    eps sits inside the square root, as on the slide (eps = 1e-6 caps the step at
+    alpha / sqrt(eps) times the gradient). torch.optim.Adagrad adds eps outside the root.
+    """
+
+    alpha: StepSize = 0.1
+    eps: float = 1e-6
+
+    def init(self, params: Params) -> AdaptiveState:
+        return AdaptiveState(t=0, c=_zeros(params), v={})
+
+    def update(self, params: Params, grads: Params, state: AdaptiveState):
+        _check(params, grads)
+        a = step_size(self.alpha, state.t)
+        c = {k: state.c[k] + grads[k] * grads[k] for k in params}
+        new = {k: params[k] - a * grads[k] / np.sqrt(c[k] + self.eps) for k in params}
+        return new, AdaptiveState(t=state.t + 1, c=c, v={})
+
+
+@dataclass(frozen=True)
+class RMSProp:
+    """RMSProp (Tieleman and Hinton, 2012) in the lecture's form:
+
+        c_t     = beta c_{t-1} + (1 - beta) g_t * g_t   (c_0 = 0)
+        w_{t+1} = w_t - alpha g_t / sqrt(c_t + eps)
+
+    AdaGrad with a memory that fades: old squares are scaled down by beta each step, so
+    the steps do not shrink forever. eps inside the root, as on the slide; torch's
+    RMSprop(alpha=beta) adds it outside.
+    """
+
+    alpha: StepSize = 0.001
+    beta: float = 0.9
+    eps: float = 1e-6
+
+    def init(self, params: Params) -> AdaptiveState:
+        return AdaptiveState(t=0, c=_zeros(params), v={})
+
+    def update(self, params: Params, grads: Params, state: AdaptiveState):
+        _check(params, grads)
+        a = step_size(self.alpha, state.t)
+        c = {k: self.beta * state.c[k] + (1 - self.beta) * grads[k] * grads[k] for k in params}
+        new = {k: params[k] - a * grads[k] / np.sqrt(c[k] + self.eps) for k in params}
+        return new, AdaptiveState(t=state.t + 1, c=c, v={})
+
+
+@dataclass(frozen=True)
+class LectureAdam:
+    """The lecture's "ADAM": RMSProp plus heavy-ball momentum, without bias correction.
+
+        c_t     = beta c_{t-1} + (1 - beta) g_t * g_t
+        v_t     = mu v_{t-1} - alpha g_t / sqrt(c_t + eps)      (c_0 = v_0 = 0)
+        w_{t+1} = w_t + v_t
+
+    Not the Adam of Kingma and Ba (:class:`Adam`): the momentum acts on the scaled step
+    rather than on the gradient, nothing corrects the bias of c_t towards 0 in the first
+    steps, and eps sits inside the root. It equals torch's RMSprop(momentum=mu) with eps = 0.
+    """
+
+    alpha: StepSize = 0.001
+    beta: float = 0.999
+    mu: float = 0.9
+    eps: float = 1e-6
+
+    def init(self, params: Params) -> AdaptiveState:
+        return AdaptiveState(t=0, c=_zeros(params), v=_zeros(params))
+
+    def update(self, params: Params, grads: Params, state: AdaptiveState):
+        _check(params, grads)
+        a = step_size(self.alpha, state.t)
+        c = {k: self.beta * state.c[k] + (1 - self.beta) * grads[k] * grads[k] for k in params}
+        v = {k: self.mu * state.v[k] - a * grads[k] / np.sqrt(c[k] + self.eps) for k in params}
+        new = {k: params[k] + v[k] for k in params}
+        return new, AdaptiveState(t=state.t + 1, c=c, v=v)
+
+
+@dataclass(frozen=True)
+class Adam:
+    """Adam as Kingma and Ba (2015) define it:
+
+        v_t     = beta1 v_{t-1} + (1 - beta1) g_t             (first moment; v_0 = 0)
+        c_t     = beta2 c_{t-1} + (1 - beta2) g_t * g_t       (second moment; c_0 = 0)
+        v_hat   = v_t / (1 - beta1^t),   c_hat = c_t / (1 - beta2^t)
+        w_{t+1} = w_t - alpha v_hat / (sqrt(c_hat) + eps)
+
+    with t counted from 1. The divisions by 1 - beta^t undo the pull of the zero start:
+    without them the first step would be (1 - beta1) / sqrt(1 - beta2) times alpha sign(g),
+    about 3.2 alpha for the defaults. eps sits outside the root. Equals torch.optim.Adam.
+    """
+
+    alpha: StepSize = 0.001
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+
+    def init(self, params: Params) -> AdaptiveState:
+        return AdaptiveState(t=0, c=_zeros(params), v=_zeros(params))
+
+    def update(self, params: Params, grads: Params, state: AdaptiveState):
+        _check(params, grads)
+        a, t = step_size(self.alpha, state.t), state.t + 1
+        v = {k: self.beta1 * state.v[k] + (1 - self.beta1) * grads[k] for k in params}
+        c = {k: self.beta2 * state.c[k] + (1 - self.beta2) * grads[k] * grads[k] for k in params}
+        new = {k: params[k] - a * (v[k] / (1 - self.beta1**t)) / (np.sqrt(c[k] / (1 - self.beta2**t)) + self.eps)
+               for k in params}
+        return new, AdaptiveState(t=t, c=c, v=v)
+
+
 def inverse_time(alpha0: float, decay: float) -> Callable[[int], float]:
     """The schedule alpha_t = alpha0 / (1 + decay t)."""
     return lambda t: alpha0 / (1.0 + decay * t)
