@@ -116,6 +116,37 @@ class Momentum:
         return new, MomentumState(t=state.t + 1, v=v)
 
 
+@dataclass(frozen=True)
+class SGDEM:
+    """SGD with early momentum: heavy-ball momentum for the first T0 steps, plain SGD after.
+
+        t < T0:   v_t = mu v_{t-1} - alpha_t g_t,   w_{t+1} = w_t + v_t     (v_0 = 0)
+        t >= T0:  w_{t+1} = w_t - alpha_t g_t                              (the velocity is dropped)
+
+    with t = 0, 1, 2, ... the step count. This is the book's definition of the method of
+    Ramezani-Kebrya et al. (JMLR 2024), whose exact form was not available to us; T0 = 0 is
+    SGD and T0 >= the number of steps is SGDM (:class:`Momentum`).
+    """
+
+    alpha: StepSize = 0.01
+    mu: float = 0.9
+    T0: int = 0
+
+    def __post_init__(self):
+        Momentum(self.alpha, self.mu)       # the same checks on mu
+        if self.T0 < 0:
+            raise ValueError(f"T0 counts steps and cannot be negative, got {self.T0}")
+
+    def init(self, params: Params) -> MomentumState:
+        return Momentum(self.alpha, self.mu).init(params)
+
+    def update(self, params: Params, grads: Params, state: MomentumState):
+        if state.t < self.T0:
+            return Momentum(self.alpha, self.mu).update(params, grads, state)
+        new, s = SGD(self.alpha).update(params, grads, StepState(state.t))
+        return new, MomentumState(t=s.t, v=state.v)
+
+
 class AdaptiveState(NamedTuple):
     """State of the adaptive methods: step count t, the running squares c (per parameter) and,
     for the two Adams, the velocity or first moment v (empty for AdaGrad and RMSProp)."""
