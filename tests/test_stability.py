@@ -105,12 +105,11 @@ def test_a_replacement_equal_to_the_original_changes_nothing(cancer):
 
 def test_momentum_gaps_exceed_sgd_and_early_momentum_stops_the_growth(cancer):
     split, pool = cancer
-    common = dict(pairs=64, epochs=6, rng=None)
     gaps = {}
     for name, kw in {"sgd": dict(alpha=0.01, mu=0.0), "sgdm": dict(alpha=0.01, mu=0.9),
                      "sgdem": dict(alpha=0.01, mu=0.9, T0=len(split.X_train))}.items():
         runs = stability.paired_logistic_runs(split.X_train, split.y_train, pool.X_test, pool.y_test, split.X_test,
-                                              split.y_test, **{**common, "rng": np.random.default_rng(7)}, **kw)
+                                              split.y_test, pairs=64, epochs=6, rng=np.random.default_rng(7), **kw)
         gaps[name] = runs.gap
     assert gaps["sgdm"][-1] > 2 * gaps["sgd"][-1]
     assert gaps["sgdem"][-1] < gaps["sgdm"][-1]
