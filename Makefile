@@ -72,6 +72,12 @@ browser:
 release: $(STAMP)
 	$(PY) tools/release.py
 
+# The public student repository (book, student notebooks, descentlab; no solutions, hidden
+# tests or instructor files) as a fresh one-commit git repository: README "Two repositories".
+.PHONY: student
+student:
+	$(PYTHON) tools/export_student.py --out "$(or $(OUT),_build/student-repo)"
+
 serve:
 	@test -f _build/html/index.html || { echo "error: no book yet; run make book first." >&2; exit 1; }
 	@echo "Serving the book at http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
