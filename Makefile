@@ -29,7 +29,7 @@ help:
 	@echo "make test     set up and run every test (library, notebooks, grading, book)"
 	@echo "make release  regenerate the student notebooks in chapters/ from solutions/"
 	@echo "make serve    serve _build/html on http://127.0.0.1:$(PORT)"
-	@echo "make grade A=01-gradients      autograde submitted/*/A, write grades.csv"
+	@echo "make grade A=01-gradients      autograde submitted/*/A (confined), write grades.csv"
 	@echo "make feedback A=01-gradients   feedback HTML (hidden tests removed) in feedback/"
 
 setup: $(STAMP) $(MATHJAX)
@@ -86,12 +86,9 @@ serve:
 grade: $(STAMP)
 	@test -n "$(A)" || { echo "usage: make grade A=<assignment, e.g. 01-gradients>" >&2; exit 1; }
 	@test -d "solutions/$(A)" || { echo "error: no assignment solutions/$(A); choose one of: $$(ls solutions)" >&2; exit 1; }
-	@ls submitted/*/"$(A)"/*.ipynb >/dev/null 2>&1 || { echo "error: no submissions; put them at submitted/<student-id>/$(A)/exercises.ipynb" >&2; exit 1; }
-	@# registers the assignment (and its hidden tests) in gradebook.db; release/ is scratch
-	$(VENV)/bin/nbgrader generate_assignment "$(A)" --force --log-level=WARN
-	$(VENV)/bin/nbgrader autograde "$(A)" --create
-	$(VENV)/bin/nbgrader export --to grades.csv
-	@echo "Grades written to grades.csv"
+	@ls -d submitted/*/"$(A)" >/dev/null 2>&1 || { echo "error: no submissions; put them at submitted/<student-id>/$(A)/exercises.ipynb" >&2; exit 1; }
+	@# confined kernels, verdicts in the checker, a status for every student (see the instructor guide)
+	$(VENV)/bin/gradeguard grade "$(A)" $(if $(UNCONFINED),--unconfined)
 
 feedback: $(STAMP)
 	@test -n "$(A)" || { echo "usage: make feedback A=<assignment>" >&2; exit 1; }

@@ -4,21 +4,26 @@ solutions/<chapter>/   nbgrader's source folder: notebooks with solutions, hidde
 chapters/<chapter>/    where `make release` copies the generated student notebooks
 submitted/ autograded/ feedback/ gradebook.db   the instructor's working folders (git-ignored)
 
-Three known nbgrader pitfalls are closed here:
-1. A student who tags a test cell `skip-execution` (or `raises-exception`) would skip a
-   locked test and keep its points. Such tags are stripped before execution, and nbclient's
-   skip tag is set to a value no student notebook carries.
-2. Any stderr output in a test cell scores zero, so a harmless warning would cost points:
-   stderr streams that are only warnings are dropped before grading.
-3. Hidden tests would appear in the feedback by default: feedback removes hidden test
-   regions and cuts the tracebacks of test cells down to their final message, which
-   would otherwise quote the hidden test's source line.
+Grading is wired to the `gradeguard` package (src/gradeguard; see the instructor guide's
+"Security model"):
+- `ConfinedExecute` replaces nbgrader's Execute: the student's cells run in a confined
+  kernel (unprivileged user; mount, network and pid namespaces; memory and process
+  limits; time and output caps), and every test cell runs in the checker, in this
+  process, from the gradebook's source: no verdict depends on the student's kernel.
+- `make grade` (`gradeguard grade`) reads each submission defensively first and always
+  writes grades.csv with a status for every student.
+- feedback removes hidden tests, cuts tracebacks to their last line, and shows the
+  student's own markdown and outputs as text and images only.
 """
 
 import os
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreprocessor
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (
+    AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput, DeduplicateIds, GetGrades,
+    LimitOutput, NbGraderPreprocessor, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
+
+from gradeguard.execute import ConfinedExecute, SanitizeFeedback
 
 c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
 
@@ -58,21 +63,24 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# 1. Tags cannot switch tests off.
-from nbgrader.preprocessors import (  # noqa: E402
-    CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells, OverwriteKernelspec)
-
+# Autograde: sanitize (tags cannot switch tests off), then confined execution and the checker.
 c.Autograde.sanitize_preprocessors = [
     ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, StripExecutionTags, CheckCellMetadata,
 ]
+c.Autograde.autograde_preprocessors = [
+    ConfinedExecute, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+]
+c.ConfinedExecute.timeout = 60              # seconds per student cell and per call of a student's function
+c.ConfinedExecute.notebook_timeout = 300    # wall-clock seconds per notebook, whatever the cells do
+c.ConfinedExecute.max_output_bytes = 1 << 20
+c.ConfinedExecute.memory_bytes = 1 << 30
+c.ConfinedExecute.max_processes = 32
+c.ConfinedExecute.report_dir = os.path.join(ROOT, ".gradeguard", "reports")
+# Kept for `nbgrader validate` and any plain Execute: a secret skip tag.
 c.Execute.skip_cells_with_tag = "descentlab-never-skip-7f3a"
-c.Execute.timeout = 60  # seconds per cell; an endless loop loses that task, not the run
-c.Execute.interrupt_on_timeout = True
 
-# 2. Warnings on stderr do not cost points; real errors still do.
-c.IgnorePattern.enabled = True
-c.IgnorePattern.pattern = r"Warning:"
-
-# 3. Feedback never shows hidden tests.
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortTracebacks, CSSHTMLHeaderPreprocessor]
+# Feedback never shows hidden tests, nor raw HTML or scripts from a student.
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortTracebacks, SanitizeFeedback,
+                                    CSSHTMLHeaderPreprocessor]
 c.ClearHiddenTests.enforce_metadata = False
+c.HTMLExporter.sanitize_html = True

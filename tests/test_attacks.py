@@ -1,0 +1,443 @@
+"""A class of attackers, graded with the real command line (`gradeguard grade`, then `nbgrader generate_feedback`).
+
+Every submission in ATTACKS starts from the untouched student notebook of chapter 1
+(honest score 0) and adds code that tries to win points without the work, read a
+secret, change a classmate's grade or the course, or stop the class. Honest students
+are graded first and last (`aaa-honest`, `zzz-honest`) and must keep full marks.
+Secrets are planted in a hidden test, in a solution, in a classmate's notebook and in
+HOME; none may reach any feedback page. The course files, HOME and the virtual
+environment must be unchanged afterwards.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import ROOT, run
+from test_grading import fill, solutions_by_cell
+
+from gradeguard import sandbox
+
+pytestmark = [pytest.mark.grading,
+              pytest.mark.skipif(sandbox.available_mode() == "none", reason="no confinement possible here")]
+
+CHAPTER, NOTEBOOK, FULL = "01-gradients", "exercises", 12.0
+SECRET = {k: f"GG-{k.upper()}-{uuid.uuid4().hex[:10]}" for k in ("hidden", "solution", "classmate", "home")}
+
+# Chapter 1's test config is shortened so the slow attackers cost seconds, not minutes.
+CONFIG = """
+c.ConfinedExecute.timeout = 4
+c.ConfinedExecute.notebook_timeout = 15
+c.ConfinedExecute.max_output_bytes = 200_000
+c.ConfinedExecute.memory_bytes = 768 << 20
+"""
+
+
+def code(text: str) -> str:
+    return textwrap.dedent(text).strip("\n")
+
+
+def attacks(course: Path, home: Path) -> dict[str, dict]:
+    """name -> {"cells": extra code cells (after the set-up), "answers": answer cells, "expect": score}."""
+    sub = course / "submitted"
+    return {
+        "rebind-helper": {"cells": [code("""
+            def check_close(*args, **kwargs):
+                pass
+            def _diagnose(*args):
+                return ""
+            def central_difference(phi, s, eps=1e-6):
+                return 0.0
+            """)], "flag": "redefines the course's helpers"},
+        "patch-numpy": {"cells": [code("""
+            import numpy as np
+            np.allclose = lambda *a, **k: True
+            np.all = lambda *a, **k: True
+            np.abs = lambda x: 0 * x
+            np.array_equal = lambda *a, **k: True
+            np.isfinite = lambda x: True
+            """)], "flag": "changes a library function"},
+        "input-transformer": {"cells": [code("""
+            ip = get_ipython()
+            ip.input_transformers_post.append(lambda lines: ["pass\\n"])
+            ip.input_transformers_cleanup.append(lambda lines: ["pass\\n"])
+            """)], "flag": "reaches into IPython"},
+        "custom-exception-handler": {"cells": [code("""
+            get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)
+            def steepest_ascent(g):
+                raise RuntimeError("swallowed?")
+            """)], "flag": "reaches into IPython"},
+        "read-solutions": {"cells": [code(f"""
+            import json, glob
+            found = []
+            for path in [{str(course / 'solutions' / CHAPTER / 'exercises.ipynb')!r},
+                         "../../../solutions/{CHAPTER}/exercises.ipynb", "/proc/1/cwd/solutions/{CHAPTER}/exercises.ipynb",
+                         *glob.glob("/**/solutions/**/*.ipynb", recursive=True)]:
+                try:
+                    nb = json.load(open(path))
+                except OSError:
+                    continue
+                found.append(path)
+                for cell in nb["cells"]:
+                    if cell["metadata"].get("nbgrader", {{}}).get("solution"):
+                        exec("".join(cell["source"]))
+            print("found", found)
+            """)], "flag": "uses files"},
+        "sql-gradebook": {"cells": [code(f"""
+            import sqlite3
+            for db in [{str(course / 'gradebook.db')!r}, "../../../gradebook.db"]:
+                try:
+                    con = sqlite3.connect(db)
+                    con.execute("UPDATE grade SET auto_score = 12")
+                    con.execute("UPDATE source_cell SET source = 'pass'")
+                    con.commit()
+                    print("edited", db)
+                except Exception as e:
+                    print("no", db, e)
+            """)]},
+        "detached-grades-editor": {"cells": [code(f"""
+            import os, time
+            if os.fork() == 0:
+                os.setsid()
+                for _ in range(120):
+                    try:
+                        open({str(course / 'grades.csv')!r}, "w").write("student_id,score\\nattacker,1000\\n")
+                    except OSError:
+                        pass
+                    time.sleep(0.25)
+                os._exit(0)
+            """)], "flag": "starts processes"},
+        "overwrite-classmate": {"cells": [code(f"""
+            import os
+            for target in [{str(sub / 'aaa-honest' / CHAPTER / 'exercises.ipynb')!r},
+                           {str(sub / 'zzz-honest' / CHAPTER / 'numpy.py')!r},
+                           "../zzz-honest/{CHAPTER}/numpy.py", "/tmp/numpy.py", "numpy.py"]:
+                try:
+                    open(target, "w").write("raise SystemExit('hurt a classmate')\\n")
+                    print("wrote", target)
+                except OSError as e:
+                    print("no", target)
+            """)], "files": {"numpy.py": "raise SystemExit('a planted numpy')\n", "helper.py": "x = 1\n"},
+            "flag": "uses files"},
+        "ipython-startup": {"cells": [code(f"""
+            import os
+            for folder in [os.path.expanduser("~/.ipython/profile_default/startup"),
+                           {str(home / '.ipython' / 'profile_default' / 'startup')!r}]:
+                try:
+                    os.makedirs(folder, exist_ok=True)
+                    open(os.path.join(folder, "00-zero.py"), "w").write("raise SystemExit()\\n")
+                    print("planted", folder)
+                except OSError:
+                    print("no", folder)
+            """)], "flag": "uses files"},
+        "append-config": {"cells": [code(f"""
+            for target in [{str(course / 'nbgrader_config.py')!r}, {str(course / 'solutions' / CHAPTER / 'exercises.ipynb')!r},
+                           {str(ROOT / '.venv' / 'lib' / 'evil.pth')!r}, {str(course / 'release' / 'x.txt')!r}]:
+                try:
+                    open(target, "a").write("\\nimport os; os.system('touch /tmp/pwned')\\n")
+                    print("appended", target)
+                except OSError:
+                    print("no", target)
+            """)], "flag": "uses files"},
+        "leak-files": {"cells": [code(f"""
+            import glob
+            for path in [{str(home / 'secret.txt')!r}, {str(course / 'solutions' / CHAPTER / 'exercises.ipynb')!r},
+                         {str(sub / 'aaa-honest' / CHAPTER / 'exercises.ipynb')!r}, {str(course / 'gradebook.db')!r},
+                         *glob.glob("/**/*.ipynb", recursive=True)[:50]]:
+                try:
+                    print(open(path, errors="replace").read()[:100000])
+                except OSError as e:
+                    print("no", path)
+            """)], "flag": "uses files"},
+        "leak-history": {"cells": [code("""
+            SEEN = []
+            def central_difference(phi, s, eps=1e-6):
+                import dis, io
+                SEEN.append((s, eps, phi.__code__.co_consts))
+                print("inputs:", s, eps, phi.__code__.co_consts)
+                return (phi(s + eps) - phi(s - eps)) / (2 * eps)
+            """), code("""
+            print(SEEN)
+            print(In, Out)
+            print(get_ipython().history_manager.input_hist_raw)
+            """)], "answers_ok": ["central_difference"], "expect": 2.0, "flag": "reaches into IPython"},
+        "memory-hog": {"cells": [code("""
+            blocks = []
+            for _ in range(60):
+                blocks.append(bytearray(100 << 20))
+            """)], "event": "memory"},
+        "fork-bomb": {"cells": [code("""
+            import os, time
+            for _ in range(500):
+                try:
+                    if os.fork() == 0:
+                        time.sleep(60)
+                        os._exit(0)
+                except OSError:
+                    break
+            """)], "flag": "starts processes", "event": "process limit"},
+        "output-flood": {"cells": [code("""
+            for _ in range(20000):
+                print("x" * 10000)
+            """)], "event": "printed more than"},
+        "slow-cells": {"cells": [code("import time\ntime.sleep(3.5)") for _ in range(6)], "event": "time limit"},
+        "sleep-hook": {"cells": [code("""
+            import time
+            get_ipython().events.register("pre_run_cell", lambda *a: time.sleep(3.5))
+            """)], "answers_ok": ["central_difference", "numerical_gradient", "directional_derivative",
+                                  "steepest_ascent", "least_squares"], "event": "time limit"},
+        "kill-the-grader": {"cells": [code("""
+            import os, signal
+            for pid in (os.getppid(), 1, -1):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            """)], "flag": "starts processes"},
+        "lying-objects": {"cells": [code("""
+            import numpy as np
+            class Always(np.ndarray):
+                def __eq__(self, other):
+                    return True
+                def __sub__(self, other):
+                    return np.zeros(1).view(Always)
+            class Yes(float):
+                def __eq__(self, other):
+                    return True
+            def central_difference(phi, s, eps=1e-6):
+                return Yes(0.0)
+            def numerical_gradient(f, x, eps=1e-6):
+                return np.zeros(np.shape(x)).view(Always)
+            def steepest_ascent(g):
+                return (x for x in [1, 2])
+            """)]},
+        "import-descentlab": {"cells": [code("""
+            from descentlab.grad import central_difference as cd
+            def central_difference(phi, s, eps=1e-6):
+                return cd(phi, s, eps)
+            """)], "flag": "imports descentlab"},
+        "markup": {"markdown": ["<script>alert('gg')</script><img src=x onerror=alert(1)> **bold**"],
+                   "cells": [code("""
+            from IPython.display import HTML, Javascript, display
+            display(HTML("<script>alert('out')</script>"))
+            display(Javascript("alert('js')"))
+            """)]},
+        "exit-kernel": {"cells": [code("import os\nos._exit(3)")]},
+    }
+
+
+def _tree_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    for p in sorted(path.rglob("*")) if path.is_dir() else [path]:
+        if p.is_file() and not p.is_symlink():
+            digest.update(str(p.relative_to(path.parent)).encode() + b"\0" + p.read_bytes())
+    return digest.hexdigest()
+
+
+def _plant(course: Path) -> None:
+    """Secret lines in a hidden test and in a solution of the scratch course's source notebook."""
+    path = course / "solutions" / CHAPTER / f"{NOTEBOOK}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_central_difference":
+            cell.source = cell.source.replace("### END HIDDEN TESTS",
+                                              f"# {SECRET['hidden']}\n"
+                                              "check_close('the slope of the identity', central_difference(lambda s: s, 0.0), 1.0)\n"
+                                              "### END HIDDEN TESTS")
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "central_difference":
+            cell.source = cell.source.replace("### END SOLUTION", f"    # {SECRET['solution']}\n    ### END SOLUTION")
+    nbformat.write(nb, path)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    course = tmp_path_factory.mktemp("attacked")
+    home = tmp_path_factory.mktemp("home")
+    (home / "secret.txt").write_text(SECRET["home"])
+    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    with open(course / "nbgrader_config.py", "a") as fh:
+        fh.write(CONFIG)
+    shutil.copytree(ROOT / "solutions" / CHAPTER, course / "solutions" / CHAPTER)
+    _plant(course)
+    run([sys.executable, "-m", "nbgrader", "generate_assignment", CHAPTER, "--force"], cwd=course)
+    release = nbformat.read(course / "release" / CHAPTER / f"{NOTEBOOK}.ipynb", as_version=4)
+    right = solutions_by_cell(CHAPTER)
+    right["central_difference"] = right["central_difference"].replace(f"    # {SECRET['solution']}\n", "")
+    plan = attacks(course, home)
+
+    def write(sid: str, nb, files=None) -> Path:
+        folder = course / "submitted" / sid / CHAPTER
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / f"{NOTEBOOK}.ipynb")
+        for name, content in (files or {}).items():
+            (folder / name).write_text(content)
+        return folder
+
+    honest = fill(release, right)
+    honest.cells.append(nbformat.v4.new_markdown_cell(f"My notes: {SECRET['classmate']}"))
+    for sid in ("aaa-honest", "zzz-honest"):
+        write(sid, honest)
+    for name, spec in plan.items():
+        nb = fill(release, {k: right[k] for k in spec.get("answers_ok", [])})
+        at = 2      # after the set-up cell
+        for source in spec.get("cells", []):
+            nb.cells.insert(at, nbformat.v4.new_code_cell(source))
+            at += 1
+        for source in spec.get("markdown", []):
+            nb.cells.insert(1, nbformat.v4.new_markdown_cell(source))
+        write(name, nb, spec.get("files"))
+
+    # Malformed and tampered submissions, each next to honest work.
+    pasted = fill(release, right)
+    test_cell = next(c for c in pasted.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_least_squares")
+    pasted.cells.append(nbformat.from_dict(json.loads(json.dumps(test_cell))))
+    write("honest-pasted-test-cell", pasted)
+    schema = fill(release, right)
+    schema.cells[3].metadata["nbgrader"]["schema_version"] = 99
+    write("honest-unknown-schema", schema)
+    stripped = fill(release, {})
+    setup = next(c for c in stripped.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
+    setup.metadata.pop("nbgrader")
+    setup.source += "\n\ndef check_close(*args, **kwargs):\n    return None\n"
+    write("stripped-setup-metadata", stripped)
+    tagged = fill(release, {})
+    for cell in tagged.cells:
+        cell.metadata["tags"] = ["skip-execution", "raises-exception"]
+    write("skip-tags", tagged)
+    renamed = write("honest-renamed", honest)
+    (renamed / f"{NOTEBOOK}.ipynb").rename(renamed / "exercises (1).ipynb")
+    for sid, content in (("empty-file", b""), ("binary-file", os.urandom(4096)), ("not-json", b"{ cells: ")):
+        folder = course / "submitted" / sid / CHAPTER
+        folder.mkdir(parents=True)
+        (folder / f"{NOTEBOOK}.ipynb").write_bytes(content)
+    folder = course / "submitted" / "symlink-to-classmate" / CHAPTER
+    folder.mkdir(parents=True)
+    (folder / f"{NOTEBOOK}.ipynb").symlink_to(course / "submitted" / "aaa-honest" / CHAPTER / f"{NOTEBOOK}.ipynb")
+    (course / "submitted" / "no-notebook" / CHAPTER).mkdir(parents=True)
+
+    watched = {"solutions": course / "solutions", "release": course / "release", "config": course / "nbgrader_config.py",
+               "home": home, "aaa": course / "submitted" / "aaa-honest", "zzz": course / "submitted" / "zzz-honest"}
+    before = {k: _tree_hash(p) for k, p in watched.items()}
+    started = time.time()
+    env = {**os.environ, "HOME": str(home)}
+    result = _run_env([sys.executable, "-m", "gradeguard.cli", "grade", CHAPTER, "--course", str(course)], course, env)
+    grades_text = (course / "grades.csv").read_text()
+    time.sleep(1.0)   # a detached writer, had it survived, would have rewritten grades.csv by now
+    feedback = _run_env([sys.executable, "-m", "nbgrader", "generate_feedback", CHAPTER], course, env)
+    with open(course / "grades.csv") as fh:
+        rows = {r["student_id"]: r for r in csv.DictReader(fh)}
+    return {"course": course, "home": home, "rows": rows, "plan": plan, "result": result, "feedback": feedback,
+            "before": before, "after": {k: _tree_hash(p) for k, p in watched.items()}, "started": started,
+            "grades_text": grades_text}
+
+
+def _run_env(cmd, cwd, env):
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200)
+
+
+def test_the_class_is_graded(graded):
+    assert graded["result"].returncode == 0, graded["result"].stderr[-3000:]
+    submitted = {p.name for p in (graded["course"] / "submitted").iterdir()}
+    assert set(graded["rows"]) == submitted, "every student has a row in grades.csv"
+
+
+@pytest.mark.parametrize("sid", ["aaa-honest", "zzz-honest", "honest-pasted-test-cell", "honest-unknown-schema",
+                                 "honest-renamed"])
+def test_honest_students_keep_full_marks(graded, sid):
+    row = graded["rows"][sid]
+    assert float(row["score"]) == FULL, row
+    assert row["status"] == "graded", row
+
+
+def test_a_renamed_notebook_is_matched_and_reported(graded):
+    assert "exercises (1).ipynb" in graded["rows"]["honest-renamed"]["notes"]
+
+
+@pytest.mark.parametrize("name", sorted(attacks(Path("/c"), Path("/h"))))
+def test_an_attack_earns_only_what_its_honest_part_earns(graded, name):
+    spec, row = graded["plan"][name], graded["rows"][name]
+    assert float(row["score"]) == spec.get("expect", 0.0), row
+    assert row["status"] in ("graded", "flagged"), row
+    if "flag" in spec:
+        assert row["status"] == "flagged" and spec["flag"] in row["reason"], row
+    if "event" in spec:
+        assert spec["event"] in row["reason"], row
+
+
+@pytest.mark.parametrize("sid", ["stripped-setup-metadata", "skip-tags"])
+def test_tampered_metadata_scores_zero(graded, sid):
+    assert float(graded["rows"][sid]["score"]) == 0.0
+
+
+@pytest.mark.parametrize("sid,status,words", [("empty-file", "unreadable", "empty"),
+                                              ("binary-file", "unreadable", "not text"),
+                                              ("not-json", "unreadable", "not valid JSON"),
+                                              ("symlink-to-classmate", "rejected", "symbolic link"),
+                                              ("no-notebook", "missing", "no notebook")])
+def test_malformed_submissions_get_a_clear_status(graded, sid, status, words):
+    row = graded["rows"][sid]
+    assert row["status"] == status and words in row["reason"] and float(row["score"]) == 0.0, row
+
+
+def test_nothing_outside_a_submission_changed(graded):
+    assert graded["after"] == graded["before"]
+    assert not Path("/tmp/pwned").exists()
+    assert not (ROOT / ".venv" / "lib" / "evil.pth").exists()
+    newer = [p for p in (ROOT / ".venv").rglob("*") if p.is_file() and p.stat().st_mtime > graded["started"]
+             and "__pycache__" not in p.parts]
+    assert not newer, f"the virtual environment changed: {newer[:5]}"
+    assert (graded["course"] / "grades.csv").read_text() == graded["grades_text"], "grades.csv changed after the run"
+
+
+def test_the_gradebook_keeps_the_instructors_tests(graded):
+    from nbgrader.api import Gradebook
+    source = nbformat.read(graded["course"] / "solutions" / CHAPTER / f"{NOTEBOOK}.ipynb", as_version=4)
+    with Gradebook(f"sqlite:///{graded['course'] / 'gradebook.db'}") as gb:
+        stored = {c.name: c.source for c in gb.find_notebook(NOTEBOOK, CHAPTER).source_cells}
+    for cell in source.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            assert SECRET["hidden"] in stored["test_central_difference"]
+            assert stored[cell.metadata["nbgrader"]["grade_id"]].strip() != "pass"
+
+
+def test_no_secret_reaches_feedback(graded):
+    assert graded["feedback"].returncode == 0, graded["feedback"].stderr[-2000:]
+    pages = list((graded["course"] / "feedback").rglob("*.html"))
+    assert len(pages) >= 20
+    for page in pages:
+        raw = page.read_text()
+        sid = page.relative_to(graded["course"] / "feedback").parts[0]
+        for key, secret in SECRET.items():
+            if key == "classmate" and "honest" in sid:
+                continue   # their own notes
+            assert secret not in raw, f"{key} secret in {sid}'s feedback"
+        assert len(raw) < 3_000_000, f"{sid}'s feedback is {len(raw)} bytes"
+
+
+def test_feedback_shows_student_markup_as_text(graded):
+    page = graded["course"] / "feedback" / "markup" / CHAPTER / f"{NOTEBOOK}.html"
+    raw = page.read_text()
+    assert "<script>alert('gg')" not in raw and "onerror=alert" not in raw.replace("onerror=alert(1)&gt;", "")
+    assert "alert('out')" not in raw and "alert('js')" not in raw
+    assert "&lt;script&gt;" in raw or "&amp;lt;script" in raw
+
+
+def test_feedback_keeps_helpful_messages(graded):
+    page = graded["course"] / "feedback" / "rebind-helper" / CHAPTER / f"{NOTEBOOK}.html"
+    text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
+    assert "central_difference(np.sin, 0.3)" in text and "should be" in text
