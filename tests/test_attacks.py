@@ -109,7 +109,7 @@ def attacks(course: Path, home: Path) -> dict[str, dict]:
                     print("edited", db)
                 except Exception as e:
                     print("no", db, e)
-            """)]},
+            """)], "flag": "uses files"},
         "detached-grades-editor": {"cells": [code(f"""
             import os, time
             if os.fork() == 0:
@@ -121,7 +121,7 @@ def attacks(course: Path, home: Path) -> dict[str, dict]:
                         pass
                     time.sleep(0.25)
                 os._exit(0)
-            """)], "flag": "starts processes"},
+            """)], "flag": "starts processes", "event": "killed with the kernel"},
         "overwrite-classmate": {"cells": [code(f"""
             import os
             for target in [{str(sub / 'aaa-honest' / CHAPTER / 'exercises.ipynb')!r},
@@ -305,7 +305,9 @@ def graded(tmp_path_factory):
     # Malformed and tampered submissions, each next to honest work.
     pasted = fill(release, right)
     test_cell = next(c for c in pasted.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_least_squares")
-    pasted.cells.append(nbformat.from_dict(json.loads(json.dumps(test_cell))))
+    copy = nbformat.from_dict(json.loads(json.dumps(test_cell)))
+    copy["id"] = "pasted-copy"
+    pasted.cells.append(copy)
     write("honest-pasted-test-cell", pasted)
     schema = fill(release, right)
     schema.cells[3].metadata["nbgrader"]["schema_version"] = 99
@@ -432,9 +434,11 @@ def test_no_secret_reaches_feedback(graded):
 def test_feedback_shows_student_markup_as_text(graded):
     page = graded["course"] / "feedback" / "markup" / CHAPTER / f"{NOTEBOOK}.html"
     raw = page.read_text()
-    assert "<script>alert('gg')" not in raw and "onerror=alert" not in raw.replace("onerror=alert(1)&gt;", "")
-    assert "alert('out')" not in raw and "alert('js')" not in raw
-    assert "&lt;script&gt;" in raw or "&amp;lt;script" in raw
+    scripts = re.findall(r"<script[^>]*>(.*?)</script>", raw, flags=re.S)
+    assert not [s for s in scripts if "alert(" in s], "a student's script is live in the feedback"
+    assert not re.search(r"<img[^>]*onerror", raw), "a student's HTML is live in the feedback"
+    assert "&lt;script&gt;alert('gg')" in raw.replace("&#x27;", "'").replace("&#39;", "'") or \
+        "&amp;lt;script&amp;gt;" in raw, "the student's markdown is not shown as text"
 
 
 def test_feedback_keeps_helpful_messages(graded):

@@ -133,7 +133,7 @@ FLAGS = [
     (r"sys\.(settrace|setprofile|excepthook|modules|meta_path|path_hooks)|__builtins__|import\s+builtins|"
      r"from\s+builtins|importlib|__import__|\bgc\.|\binspect\.|globals\(\)", "reaches into the interpreter"),
     (r"\bopen\(|pathlib|shutil|\bos\.(listdir|scandir|walk|remove|unlink|rename|replace|chmod|symlink|makedirs|"
-     r"mkdir|open|path)|glob\.|io\.open|np\.(load|save|fromfile|genfromtxt|loadtxt)", "uses files"),
+     r"mkdir|open|path)|glob\.|io\.open|sqlite3|np\.(load|save|fromfile|genfromtxt|loadtxt)", "uses files"),
     (r"subprocess|os\.(system|popen|fork|exec|spawn|kill|killpg|setsid)|multiprocessing|\bsignal\.|\bpty\b|"
      r"threading|ctypes", "starts processes or threads, or sends signals"),
     (r"\bsocket\b|urllib|http\.client|requests|asyncio\.open_connection", "uses the network"),

@@ -30,6 +30,7 @@ from . import sandbox, wire
 
 AGENT = (Path(__file__).with_name("agent.py")).read_text()
 SAFE_MIME = ("text/plain", "image/png", "image/jpeg")
+KERNEL_PROCESSES = 3   # unshare, the namespace's init, the kernel
 
 
 class KernelFailure(RuntimeError):
@@ -132,6 +133,10 @@ class ConfinedKernel:
         return self
 
     def __exit__(self, *exc) -> None:
+        if self.settings.mode == "root" and not self.dead:
+            extra = sandbox.cgroup_process_count(self.name) - KERNEL_PROCESSES
+            if extra > 0:
+                self.events.append(f"left {extra} process{'es' if extra > 1 else ''} running; killed with the kernel")
         kc = getattr(self, "kc", None)
         if kc is not None:
             kc.stop_channels()
@@ -148,7 +153,7 @@ class ConfinedKernel:
             if hits["pids"]:
                 self.events.append(f"hit the process limit ({self.settings.limits.max_processes})")
             if sandbox.kill_cgroup(self.name):
-                self.events.append("left processes running; they were killed")
+                self.events.append("processes survived the kernel; they were killed")
         if getattr(self, "_mounted", False):
             subprocess.run(["umount", "-l", str(self.work)], capture_output=True)
         shutil.rmtree(self.base, ignore_errors=True)

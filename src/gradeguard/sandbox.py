@@ -173,32 +173,47 @@ def cgroup_events(name: str) -> dict[str, int]:
     return hits
 
 
-def kill_cgroup(name: str, timeout: float = 5.0) -> int:
-    """SIGKILL every process left in the cgroup(s) of `name`, then remove them; returns how many were killed."""
-    killed = 0
-    deadline = time.monotonic() + timeout
+def _procs(path: Path) -> list[int]:
+    try:
+        return [int(p) for p in (path / "cgroup.procs").read_text().split()]
+    except OSError:
+        return []
+
+
+def cgroup_process_count(name: str) -> int:
+    """How many processes are in the cgroup of `name` now (a kernel alone has 3: unshare, init, kernel)."""
+    return max((len(_procs(path)) for path in cgroup_paths(name)), default=0)
+
+
+def kill_cgroup(name: str, grace: float = 2.0, timeout: float = 5.0) -> int:
+    """Clear the cgroup(s) of `name` and remove them; returns how many processes outlived the kernel.
+
+    The kernel's own processes are already dying when this is called (the pid namespace
+    goes with its init), so they get `grace` seconds to go; whatever is left is SIGKILLed.
+    """
+    survivors = 0
     for path in cgroup_paths(name):
         if not path.exists():
             continue
-        while time.monotonic() < deadline:
-            try:
-                pids = [int(p) for p in (path / "cgroup.procs").read_text().split()]
-            except OSError:
-                break
-            if not pids:
-                break
-            for pid in pids:
+        end = time.monotonic() + grace
+        while _procs(path) and time.monotonic() < end:
+            time.sleep(0.02)
+        left = _procs(path)
+        survivors = max(survivors, len(left))
+        end = time.monotonic() + timeout
+        while left and time.monotonic() < end:
+            for pid in left:
                 try:
                     os.kill(pid, signal.SIGKILL)
-                    killed += 1
                 except ProcessLookupError:
                     pass
             time.sleep(0.02)
+            left = _procs(path)
         try:
             path.rmdir()
         except OSError:
             pass
-    return killed
+    return survivors
 
 
 # ---------------------------------------------------------------------------------------------- the file system
