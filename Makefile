@@ -31,6 +31,7 @@ help:
 	@echo "make serve    serve _build/html on http://127.0.0.1:$(PORT)"
 	@echo "make grade A=01-gradients      autograde submitted/*/A (confined), write grades.csv"
 	@echo "make feedback A=01-gradients   feedback HTML (hidden tests removed) in feedback/"
+	@echo "make student OUT=dir           export the public student repository (no solutions, no hidden tests)"
 
 setup: $(STAMP) $(MATHJAX)
 

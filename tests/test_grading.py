@@ -1106,9 +1106,13 @@ def test_nbgrader_config_closes_the_known_holes():
     c = ns["c"]
     assert c.Execute.skip_cells_with_tag not in ("skip-execution", "")
     assert ns["StripExecutionTags"] in c.Autograde.sanitize_preprocessors
-    assert c.IgnorePattern.enabled and c.IgnorePattern.pattern
+    grading = [p.__name__ for p in c.Autograde.autograde_preprocessors]
+    assert grading[0] == "ConfinedExecute" and "Execute" not in grading, "student code must run confined"
+    assert grading.index("ConfinedExecute") < grading.index("SaveAutoGrades")
+    assert c.ConfinedExecute.notebook_timeout > 0 and c.ConfinedExecute.memory_bytes > 0
     names = [p.__name__ for p in c.GenerateFeedback.preprocessors]
-    assert "ClearHiddenTests" in names and "ShortTracebacks" in names
+    assert "ClearHiddenTests" in names and "ShortTracebacks" in names and "SanitizeFeedback" in names
+    assert c.HTMLExporter.sanitize_html is True
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         "1", metadata={"tags": ["skip-execution", "raises-exception", "keep-me"]})])
