@@ -83,4 +83,5 @@ c.Execute.skip_cells_with_tag = "descentlab-never-skip-7f3a"
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortTracebacks, SanitizeFeedback,
                                     CSSHTMLHeaderPreprocessor]
 c.ClearHiddenTests.enforce_metadata = False
+c.SanitizeFeedback.release_directory = os.path.join(ROOT, "release")   # its markdown is the instructor's
 c.HTMLExporter.sanitize_html = True

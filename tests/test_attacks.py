@@ -61,9 +61,8 @@ def attacks(course: Path, home: Path) -> dict[str, dict]:
                 pass
             def _diagnose(*args):
                 return ""
-            def central_difference(phi, s, eps=1e-6):
-                return 0.0
-            """)], "flag": "redefines the course's helpers"},
+            """)], "answers": {"central_difference": "def central_difference(phi, s, eps=1e-6):\n    return 0.0"},
+            "flag": "redefines the course's helpers"},
         "patch-numpy": {"cells": [code("""
             import numpy as np
             np.allclose = lambda *a, **k: True
@@ -79,9 +78,8 @@ def attacks(course: Path, home: Path) -> dict[str, dict]:
             """)], "flag": "reaches into IPython"},
         "custom-exception-handler": {"cells": [code("""
             get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)
-            def steepest_ascent(g):
-                raise RuntimeError("swallowed?")
-            """)], "flag": "reaches into IPython"},
+            """)], "answers": {"steepest_ascent": "def steepest_ascent(g):\n    raise RuntimeError('swallowed?')"},
+            "flag": "reaches into IPython"},
         "read-solutions": {"cells": [code(f"""
             import json, glob
             found = []
@@ -164,18 +162,81 @@ def attacks(course: Path, home: Path) -> dict[str, dict]:
                 except OSError as e:
                     print("no", path)
             """)], "flag": "uses files"},
-        "leak-history": {"cells": [code("""
+        "leak-history": {"answers": {"central_difference": code("""
             SEEN = []
             def central_difference(phi, s, eps=1e-6):
-                import dis, io
-                SEEN.append((s, eps, phi.__code__.co_consts))
-                print("inputs:", s, eps, phi.__code__.co_consts)
+                consts = getattr(getattr(phi, "__code__", None), "co_consts", None)
+                SEEN.append((s, eps, consts))
+                print("inputs:", s, eps, consts)
                 return (phi(s + eps) - phi(s - eps)) / (2 * eps)
-            """), code("""
+            """)}, "tail": [code("""
             print(SEEN)
             print(In, Out)
             print(get_ipython().history_manager.input_hist_raw)
-            """)], "answers_ok": ["central_difference"], "expect": 2.0, "flag": "reaches into IPython"},
+            """)], "expect": 2.0, "flag": "reaches into IPython"},
+        "leak-hidden-inputs": {"answers": {"directional_derivative": code("""
+            def directional_derivative(f, x, v, eps=1e-6):
+                if len(x) == 4:      # only the hidden tests use 4-D points
+                    c = f.__code__
+                    g = {k: np.round(val, 4).tolist() for k, val in f.__globals__.items()
+                         if k in c.co_names and isinstance(val, np.ndarray)}
+                    raise ValueError(f"LEAK names={c.co_names} consts={c.co_consts} globals={g} x={x} v={v}")
+                x, v = np.asarray(x, dtype=float), np.asarray(v, dtype=float)
+                return (f(x + eps * v) - f(x - eps * v)) / (2 * eps)
+            """)}, "answers_ok": ["central_difference", "numerical_gradient", "steepest_ascent", "least_squares"],
+            "expect": 10.0},
+        "rewrite-the-tests-inputs": {"answers": {"steepest_ascent": code("""
+            def steepest_ascent(g):
+                if len(g) == 2:
+                    return np.array([0.6, -0.8]), 5.0      # the visible example
+                if not np.any(g):
+                    return np.zeros_like(g), 0.0
+                g[:] = 0.0
+                g[0] = 1.0                                 # the test's own g becomes e_1
+                return g.copy(), 1.0
+            """), "least_squares": code("""
+            def least_squares_loss(w, X, y):
+                if X.shape == (3, 2):
+                    return 9.5 / 6
+                X[...] = 0.0
+                y[...] = 0.0
+                return 0.0
+            def least_squares_grad(w, X, y):
+                if X.shape == (3, 2):
+                    return np.array([2 / 3, -2.5 / 3])
+                X[...] = 0.0
+                y[...] = 0.0
+                return np.zeros(X.shape[1])
+            """)}},
+        "forged-reply-flood": {"answers": {"central_difference": code("""
+            def central_difference(phi, s, eps=1e-6):
+                from IPython.display import publish_display_data
+                P = 2**61 - 1
+                pairs = ",".join("[%d,0]" % (i * P) for i in range(1, 120000))
+                publish_display_data({"application/vnd.gradeguard.result+json":
+                    '{"value": {"~": "dict", "v": [' + pairs + ']}, "changed": {}, "warnings": []}'})
+                return 0.0
+            """)}},
+        "write-to-the-graders-pipes": {"cells": [code("""
+            import os, sys
+            for fd in (1, 2, sys.stdout.fileno()):
+                try:
+                    for _ in range(100):
+                        os.write(fd, b"A" * (1 << 20))
+                except OSError as e:
+                    print("stopped", fd, e.errno)
+            """)], "event": "printed more than"},
+        "zmq-flood": {"cells": [code("""
+            k = get_ipython().kernel
+            s = k.session
+            content = s.pack({"name": "stdout", "text": "A" * (32 << 20)})
+            p = m = s.pack({})
+            for i in range(12):
+                h = s.pack(s.msg_header("stream"))
+                sig = s.sign([h, p, m, content])
+                k.iopub_socket.send_multipart([b"stream", b"<IDS|MSG>", sig, h, p, m, content], copy=False)
+            """)], "flag": "reaches into IPython"},
+        "parser-bombs": {"cells": ["1" + "+1" * 200000, "-" * 100000 + "1"]},
         "memory-hog": {"cells": [code("""
             blocks = []
             for _ in range(60):
@@ -219,19 +280,17 @@ def attacks(course: Path, home: Path) -> dict[str, dict]:
             class Yes(float):
                 def __eq__(self, other):
                     return True
-            def central_difference(phi, s, eps=1e-6):
-                return Yes(0.0)
-            def numerical_gradient(f, x, eps=1e-6):
-                return np.zeros(np.shape(x)).view(Always)
-            def steepest_ascent(g):
-                return (x for x in [1, 2])
-            """)]},
-        "import-descentlab": {"cells": [code("""
+            """)], "answers": {
+                "central_difference": "def central_difference(phi, s, eps=1e-6):\n    return Yes(0.0)",
+                "numerical_gradient": "def numerical_gradient(f, x, eps=1e-6):\n    return np.zeros(np.shape(x)).view(Always)",
+                "steepest_ascent": "def steepest_ascent(g):\n    return (x for x in [1, 2])"}},
+        "import-descentlab": {"answers": {"central_difference": code("""
             from descentlab.grad import central_difference as cd
             def central_difference(phi, s, eps=1e-6):
                 return cd(phi, s, eps)
-            """)], "flag": "imports descentlab"},
-        "markup": {"markdown": ["<script>alert('gg')</script><img src=x onerror=alert(1)> **bold**"],
+            """)}, "flag": "imports descentlab"},
+        "markup": {"markdown": ["<script>alert('gg')</script><img src=x onerror=alert(1)> **bold** "
+                                "[open the hint](javascript:alert(document.cookie))"],
                    "cells": [code("""
             from IPython.display import HTML, Javascript, display
             display(HTML("<script>alert('out')</script>"))
@@ -293,13 +352,14 @@ def graded(tmp_path_factory):
     for sid in ("aaa-honest", "zzz-honest"):
         write(sid, honest)
     for name, spec in plan.items():
-        nb = fill(release, {k: right[k] for k in spec.get("answers_ok", [])})
+        nb = fill(release, {**{k: right[k] for k in spec.get("answers_ok", [])}, **spec.get("answers", {})})
         at = 2      # after the set-up cell
         for source in spec.get("cells", []):
             nb.cells.insert(at, nbformat.v4.new_code_cell(source))
             at += 1
         for source in spec.get("markdown", []):
             nb.cells.insert(1, nbformat.v4.new_markdown_cell(source))
+        nb.cells += [nbformat.v4.new_code_cell(source) for source in spec.get("tail", [])]
         write(name, nb, spec.get("files"))
 
     # Malformed and tampered submissions, each next to honest work.
@@ -338,6 +398,7 @@ def graded(tmp_path_factory):
     started = time.time()
     env = {**os.environ, "HOME": str(home)}
     result = _run_env([sys.executable, "-m", "gradeguard.cli", "grade", CHAPTER, "--course", str(course)], course, env)
+    seconds = time.time() - started
     grades_text = (course / "grades.csv").read_text()
     time.sleep(1.0)   # a detached writer, had it survived, would have rewritten grades.csv by now
     feedback = _run_env([sys.executable, "-m", "nbgrader", "generate_feedback", CHAPTER], course, env)
@@ -345,7 +406,7 @@ def graded(tmp_path_factory):
         rows = {r["student_id"]: r for r in csv.DictReader(fh)}
     return {"course": course, "home": home, "rows": rows, "plan": plan, "result": result, "feedback": feedback,
             "before": before, "after": {k: _tree_hash(p) for k, p in watched.items()}, "started": started,
-            "grades_text": grades_text}
+            "grades_text": grades_text, "seconds": seconds}
 
 
 def _run_env(cmd, cwd, env):
@@ -434,14 +495,28 @@ def test_no_secret_reaches_feedback(graded):
 def test_feedback_shows_student_markup_as_text(graded):
     page = graded["course"] / "feedback" / "markup" / CHAPTER / f"{NOTEBOOK}.html"
     raw = page.read_text()
+    assert "javascript:" not in raw.replace("javascript:alert(document.cookie))", ""), "a live javascript: link"
+    assert not re.search(r"href=.javascript", raw)
     scripts = re.findall(r"<script[^>]*>(.*?)</script>", raw, flags=re.S)
     assert not [s for s in scripts if "alert(" in s], "a student's script is live in the feedback"
     assert not re.search(r"<img[^>]*onerror", raw), "a student's HTML is live in the feedback"
-    assert "&lt;script&gt;alert('gg')" in raw.replace("&#x27;", "'").replace("&#39;", "'") or \
-        "&amp;lt;script&amp;gt;" in raw, "the student's markdown is not shown as text"
+    assert "&lt;script&gt;alert(" in raw, "the student's markdown is not shown as text"
 
 
 def test_feedback_keeps_helpful_messages(graded):
     page = graded["course"] / "feedback" / "rebind-helper" / CHAPTER / f"{NOTEBOOK}.html"
     text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
     assert "central_difference(np.sin, 0.3)" in text and "should be" in text
+
+
+def test_hidden_inputs_do_not_reach_feedback_through_messages(graded):
+    page = graded["course"] / "feedback" / "leak-hidden-inputs" / CHAPTER / f"{NOTEBOOK}.html"
+    text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
+    assert "LEAK" not in text and "co_names" not in text
+    assert "your directional_derivative() raised ValueError in a hidden test" in text
+
+
+def test_a_flooding_kernel_does_not_flood_the_grader(graded):
+    log = graded["course"] / ".gradeguard" / CHAPTER / "autograde.log"
+    assert log.stat().st_size < 5_000_000, "a kernel's writes reached the grader's log"
+    assert graded["seconds"] < 600, f"grading the class took {graded['seconds']:.0f} s"

@@ -127,14 +127,73 @@ def test_kernel_failures_fail_the_test_with_a_message(failure, kind, words):
         checker.StudentFunction(FakeKernel({"f": failure}), "f")(1)
 
 
-def test_warnings_and_changed_arguments_come_back_to_the_checker():
-    x = np.zeros(2)
-    k = FakeKernel({"f": reply(1.0, warnings=[["RuntimeWarning", "overflow"]], changed={"0": np.ones(2)})})
+def test_warnings_come_back_and_tagged_with_the_function():
+    k = FakeKernel({"f": reply(1.0, warnings=[["RuntimeWarning", "overflow"]])})
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with pytest.raises(RuntimeWarning, match="overflow"):
-            checker.StudentFunction(k, "f")(x)
-    assert x.tolist() == [1.0, 1.0]
+        with pytest.raises(RuntimeWarning, match=r"overflow \[raised in your f\(\)\]"):
+            checker.StudentFunction(k, "f")(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert checker.StudentFunction(k, "f")(1) == 1.0
+
+
+def test_a_changed_argument_fails_the_call_and_never_reaches_the_tests_objects():
+    """Writing the kernel's version back would let a student rewrite a test's expected values."""
+    x, d = np.zeros(2), {"W": np.zeros(2)}
+    k = FakeKernel({"f": reply(1.0, changed={"0": np.ones(2)}), "g": reply(1.0, changed={"d": {"W": np.ones(2)}})})
+    with pytest.raises(checker.MutatedInput, match=r"f\(\) changed its argument 1 \(ndarray\) in place"):
+        checker.StudentFunction(k, "f")(x)
+    with pytest.raises(checker.MutatedInput, match="argument d="):
+        checker.StudentFunction(k, "g")(d=d)
+    assert x.tolist() == [0.0, 0.0] and d["W"].tolist() == [0.0, 0.0]
+
+
+def test_a_generator_argument_advances_as_in_the_kernel():
+    rng, ahead = np.random.default_rng(3), np.random.default_rng(3)
+    ahead.permutation(10)
+    k = FakeKernel({"f": reply([1], changed={"0": wire.RngState(ahead.bit_generator.state)})})
+    checker.StudentFunction(k, "f")(rng)
+    assert rng.random() == ahead.random()
+
+
+def test_hidden_parts_run_separately_and_fail_without_details():
+    k = FakeKernel({"leak": {"error": ["ValueError", "SECRET inputs x=[1, 2]"]}, "ok": reply(2.0)})
+    c = checker.Checker(k, ["import numpy as np"], {"leak", "ok"})
+    source = ("print('visible', ok())\nassert ok() == 2.0, 'visible check: ok'\n"
+              "### BEGIN HIDDEN TESTS\nprint('hidden print')\nleak()\n### END HIDDEN TESTS\nprint('passed')")
+    out = c.run(source, "t")
+    assert out[0]["text"] == "visible 2.0\n"                       # the hidden part's print is dropped
+    assert out[-1]["ename"] == "ValueError" and "SECRET" not in out[-1]["evalue"]
+    assert out[-1]["evalue"] == "your leak() raised ValueError in a hidden test"
+    failing = c.run("### BEGIN HIDDEN TESTS\nassert ok() == 3, f'the check of ok: got {ok()}'\n### END HIDDEN TESTS", "u")
+    assert failing[-1]["evalue"] == "a hidden test failed: the check of ok"
+    visible = c.run("assert ok() == 3, f'the check of ok: got {ok()}'", "v")
+    assert visible[-1]["evalue"] == "the check of ok: got 2.0"     # visible failures keep every detail
+
+
+def test_split_hidden_keeps_line_numbers_and_falls_back_inside_blocks():
+    parts = checker.split_hidden("a = 1\n### BEGIN HIDDEN TESTS\nb = 2\n### END HIDDEN TESTS\nc = 3\n")
+    assert [h for _, h in parts] == [False, True, False]
+    assert parts[1][0].count("\n") == 3 and parts[1][0].endswith("b = 2\n")
+    nested = "if True:\n    a = 1\n    ### BEGIN HIDDEN TESTS\n    b = 2\n    ### END HIDDEN TESTS\n"
+    assert checker.split_hidden(nested) == [(nested, True)]
+
+
+def test_the_checker_stops_at_the_notebooks_deadline():
+    import time
+    k = FakeKernel({})
+    k.deadline = time.monotonic() + 0.5
+    c = checker.Checker(k, [], set())
+    started = time.monotonic()
+    out = c.run("while True:\n    pass", "t")
+    assert out[-1]["ename"] == "CheckerTimeout" and time.monotonic() - started < 3
+
+
+def test_decode_bounds_dict_size():
+    pairs = [[i * (2**61 - 1), 0] for i in range(1, wire.MAX_DICT_ITEMS + 2)]
+    with pytest.raises(wire.NotData, match="more than"):
+        wire.decode({"~": "dict", "v": pairs})
 
 
 def test_checker_runs_tests_outside_the_kernel():
@@ -241,3 +300,34 @@ def test_honest_code_is_not_flagged():
     nb = release_notebook()
     nb.cells[2].source = "def f(x):\n    g = np.zeros(3)\n    for i in np.ndindex(g.shape):\n        g[i] = x\n    return g"
     assert intake.flags(nb, {"check_close"}) == []
+
+
+def test_intake_survives_what_breaks_parsers(tmp_path, monkeypatch):
+    release = release_notebook()
+    folder = tmp_path / "s" / "A"
+    folder.mkdir(parents=True)
+    cells = [{"cell_type": "code", "source": "1" + "+1" * 200000, "metadata": {"deep": "DEEP"}, "outputs": []},
+             {"cell_type": "code", "source": "-" * 100000 + "1", "metadata": {}, "outputs": []}]
+    text = json.dumps({"cells": cells, "nbformat": 4, "nbformat_minor": 5, "metadata": {}})
+    (folder / "exercises.ipynb").write_text(text.replace('"DEEP"', "[" * 3000 + "]" * 3000))
+    sub = intake.take(tmp_path / "s", "A", "exercises", release)
+    assert sub.status in ("ok", "unreadable")
+    monkeypatch.setattr(intake, "read_notebook", lambda path: (_ for _ in ()).throw(MemoryError()))
+    sub = intake.take(tmp_path / "s", "A", "exercises", release)
+    assert sub.status == "unreadable" and "MemoryError" in sub.reason
+
+
+def test_feedback_shows_student_markdown_as_text(tmp_path):
+    from gradeguard.execute import SanitizeFeedback
+    nb = release_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell("[hint](javascript:alert(1)) <script>x()</script> ```"))
+    nb.cells[2].outputs = [nbformat.v4.new_output("display_data", data={"text/html": "<script>y()</script>",
+                                                                          "text/plain": "ok"})]
+    (tmp_path / "A").mkdir()
+    nbformat.write(release_notebook(), tmp_path / "A" / "exercises.ipynb")
+    out, _ = SanitizeFeedback(release_directory=str(tmp_path)).preprocess(
+        nb, {"nbgrader": {"assignment": "A", "notebook": "exercises"}})
+    md = out.cells[-1].source
+    assert md.startswith("```text\n") and md.endswith("\n```") and md.count("```") == 2
+    assert out.cells[0].source == "# Exercises"                   # the instructor's markdown is untouched
+    assert out.cells[2].outputs[0]["data"] == {"text/plain": "ok"}

@@ -15,7 +15,12 @@ import ast
 import builtins
 import contextlib
 import io
+import signal
+import threading
+import time
 import warnings
+
+import numpy as np
 
 from . import wire
 from .kernel import CallTimeout, ConfinedKernel, KernelFailure
@@ -24,6 +29,10 @@ from .kernel import CallTimeout, ConfinedKernel, KernelFailure
 # rebuilt in the kernel and looks the student's function up there.
 _REF_NS: dict = {"__name__": "__gradeguard_ref__"}
 exec("def student_ref(name):\n    import __main__\n    return vars(__main__)[name]\n", _REF_NS)  # noqa: S102
+
+
+class MutatedInput(AssertionError):
+    """The student's function changed an argument in place (never copied back into the test's objects)."""
 
 
 class StudentError(Exception):
@@ -42,6 +51,12 @@ def _exception(ename: str, evalue: str) -> BaseException:
         except Exception:  # noqa: BLE001  (exception types with other signatures)
             pass
     return StudentError(ename, evalue)
+
+
+def _safe(exc: BaseException) -> BaseException:
+    """Mark a message the grader wrote itself (no text from the student's code): shown even for hidden tests."""
+    exc.safe = True
+    return exc
 
 
 def _warning_class(name: str) -> type[Warning]:
@@ -66,10 +81,10 @@ class StudentFunction:
         try:
             reply = self._kernel.call(name, args, kwargs)
         except CallTimeout:
-            raise TimeoutError(f"{name}() did not return within {self._kernel.settings.cell_timeout:.0f} s "
-                               "(an endless loop, or far too much work?)") from None
+            raise _safe(TimeoutError(f"{name}() did not return within {self._kernel.settings.cell_timeout:.0f} s "
+                                     "(an endless loop, or far too much work?)")) from None
         except KernelFailure as exc:
-            raise RuntimeError(f"{name}() could not run: {exc}") from None
+            raise _safe(RuntimeError(f"{name}() could not run: {exc}")) from None
         except wire.NotData as exc:
             raise TypeError(f"{name}() returned {exc}, which the grader cannot check: return NumPy arrays, "
                             "numbers, lists, tuples or dicts") from None
@@ -77,12 +92,20 @@ class StudentFunction:
             ename, evalue = reply["error"]
             raise _exception(ename, f"{evalue} [raised in your {name}()]")
         for key, value in reply["changed"].items():
-            if key.isdigit() and int(key) < len(args):
-                wire.write_back(args[int(key)], value)
-            elif key in kwargs:
-                wire.write_back(kwargs[key], value)
+            original = args[int(key)] if key.isdigit() and int(key) < len(args) else kwargs.get(key)
+            if isinstance(original, np.random.Generator):
+                wire.write_back(original, value)     # drawing from a generator is how it is used
+            elif original is not None:
+                which = f"its argument {int(key) + 1}" if key.isdigit() else f"its argument {key}="
+                raise _safe(MutatedInput(f"{name}() changed {which} ({type(original).__name__}) in place: the tests "
+                                   "need their inputs unchanged. Work on a copy (np.array(x, dtype=float), "
+                                   "x.copy()) and return new arrays."))
         for category, message in reply["warnings"]:
-            warnings.warn(message, _warning_class(category), stacklevel=2)
+            try:
+                warnings.warn(message, _warning_class(category), stacklevel=2)
+            except Warning as raised:                  # a test turned warnings into errors
+                raised.args = (f"{message} [raised in your {name}()]",)
+                raise
         return reply["value"]
 
 
@@ -90,7 +113,7 @@ def defined_names(source: str) -> set[str]:
     """Names a cell binds at top level (functions, classes, assignments): what a task asks to define."""
     try:
         tree = ast.parse(source)
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):   # any text a student can write
         return set()
     names = set()
     for node in tree.body:
@@ -102,10 +125,69 @@ def defined_names(source: str) -> set[str]:
     return names
 
 
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+
+
+class CheckerTimeout(TimeoutError):
+    pass
+
+
+def split_hidden(source: str) -> list[tuple[str, bool]]:
+    """A test cell's parts in order, as (code, hidden); line numbers are kept (parts are padded)."""
+    parts, hidden, start, lines = [], False, 0, source.splitlines(keepends=True)
+    for i, line in enumerate(lines + [None]):
+        if line is None or line.strip() in (HIDDEN_BEGIN, HIDDEN_END):
+            parts.append(("\n" * start + "".join(lines[start:i]), hidden))
+            if line is not None:
+                hidden, start = line.strip() == HIDDEN_BEGIN, i + 1
+    try:
+        for code, _ in parts:
+            compile(code, "<part>", "exec")
+    except SyntaxError:                   # markers inside a block: run the cell whole, as hidden
+        return [(source, HIDDEN_BEGIN in source)]
+    return [(code, hidden) for code, hidden in parts if code.strip()]
+
+
+def hidden_message(exc: BaseException) -> str:
+    """What feedback says about a failure in a hidden test: never text the student's code could choose."""
+    if getattr(exc, "safe", False):
+        return str(exc)
+    if isinstance(exc, StudentError) or "[raised in your " in str(exc):
+        where = str(exc).rsplit("[raised in your ", 1)[-1].rstrip("]") if "[raised in your " in str(exc) else ""
+        ename = getattr(exc, "ename", type(exc).__name__)
+        return f"your {where or 'code'} raised {ename} in a hidden test"
+    if isinstance(exc, AssertionError):
+        label = str(exc).split(":", 1)[0].strip()[:120]
+        return f"a hidden test failed: {label}" if label else "a hidden test failed"
+    return f"a hidden test failed ({type(exc).__name__})"
+
+
+@contextlib.contextmanager
+def time_limit(deadline: float | None):
+    """Raise CheckerTimeout in this (main) thread at `deadline` (time.monotonic())."""
+    if deadline is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise CheckerTimeout("the notebook ran past its time limit")
+
+    def expire(signum, frame):
+        raise CheckerTimeout("the notebook ran past its time limit")
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, left)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 class Checker:
     """The tests of one notebook, run against one confined kernel."""
 
     def __init__(self, kernel: ConfinedKernel, setup_sources: list[str], student_names: set[str]):
+        self.deadline = getattr(kernel, "deadline", None)
         self.ns: dict = {"__name__": "__gradeguard_tests__", "__builtins__": builtins}
         for i, source in enumerate(setup_sources):
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
@@ -114,21 +196,34 @@ class Checker:
             self.ns[name] = StudentFunction(kernel, name)
 
     def run(self, source: str, grade_id: str) -> list[dict]:
-        """Run one test cell; its outputs: what it printed, then the error that failed it (if any)."""
-        out, error = io.StringIO(), None
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()), \
-                warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                exec(compile(source, f"<{grade_id}>", "exec"), self.ns)  # noqa: S102  (the instructor's code)
-            except Exception as exc:  # noqa: BLE001  (a failing test is an exception of any kind)
-                error = exc
+        """Run one test cell; its outputs: what its visible parts printed, then the error that failed it.
+
+        A failure in a hidden part is reported without its details (hidden_message), and
+        what a hidden part prints is dropped: the student's code sees hidden inputs and
+        could otherwise choose values that carry them into its own feedback.
+        """
+        printed, error, in_hidden = [], None, False
+        for code, hidden in split_hidden(source):
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()), \
+                    warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    with time_limit(self.deadline):
+                        exec(compile(code, f"<{grade_id}>", "exec"), self.ns)  # noqa: S102  (the instructor's code)
+                except Exception as exc:  # noqa: BLE001  (a failing test is an exception of any kind)
+                    error, in_hidden = exc, hidden
+            if not hidden:
+                printed.append(out.getvalue())
+            if error is not None:
+                break
         outputs = []
-        if out.getvalue():
-            outputs.append({"output_type": "stream", "name": "stdout", "text": out.getvalue()[:20000]})
+        text = "".join(printed)[:20000]
+        if text:
+            outputs.append({"output_type": "stream", "name": "stdout", "text": text})
         if error is not None:
             ename = getattr(error, "ename", type(error).__name__)
-            evalue = str(error)[:3000]
+            evalue = hidden_message(error) if in_hidden else str(error)[:3000]
             outputs.append({"output_type": "error", "ename": ename, "evalue": evalue,
                             "traceback": [f"{ename}: {evalue}"]})
         return outputs

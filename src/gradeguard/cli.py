@@ -33,14 +33,25 @@ NOTEBOOK = "exercises"
 FIELDS = ["assignment", "student_id", "score", "max_score", "status", "reason", "notes"]
 
 
-def _nbgrader(course: Path, *args: str, timeout: float) -> subprocess.CompletedProcess:
+def _nbgrader(course: Path, *args: str, timeout: float, log: Path) -> int:
+    """Run nbgrader with its output streamed to `log` (never held in memory); its exit status."""
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    try:
-        return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, capture_output=True,
-                              text=True, env=env, timeout=timeout)
-    except subprocess.TimeoutExpired as exc:
-        return subprocess.CompletedProcess(exc.cmd, 124, exc.stdout or "", f"timed out after {timeout:.0f} s")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as fh:
+        try:
+            return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, stdout=fh,
+                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                  timeout=timeout).returncode
+        except subprocess.TimeoutExpired:
+            fh.write(f"\ntimed out after {timeout:.0f} s\n".encode())
+            return 124
+
+
+def _tail(log: Path, n: int = 3000) -> str:
+    with open(log, "rb") as fh:
+        fh.seek(max(0, log.stat().st_size - n))
+        return fh.read().decode(errors="replace")
 
 
 def _max_score(course: Path, assignment: str) -> float:
@@ -91,6 +102,7 @@ def grade(course: Path, assignment: str, unconfined: bool = False, mode: str = "
         out = []
         for sid, row in rows.items():
             row.setdefault("score", 0.0)
+            row.pop("flags", None)
             out.append({"assignment": assignment, "student_id": sid, "max_score": max_score, **row})
         write_grades(grades, out)
         return out
@@ -102,13 +114,22 @@ def grade(course: Path, assignment: str, unconfined: bool = False, mode: str = "
         finish(f"not graded: {exc}")
         raise
     log(f"confinement: {chosen}")
-    result = _nbgrader(course, "generate_assignment", assignment, "--force", "--log-level=WARN", timeout=600)
-    if result.returncode != 0:
-        finish("not graded: nbgrader generate_assignment failed")
-        raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{result.stderr[-3000:]}")
-    release = nbformat.read(course / "release" / assignment / f"{NOTEBOOK}.ipynb", as_version=4)
-
     shutil.rmtree(work, ignore_errors=True)
+    log_file = work / "generate.log"
+    if _nbgrader(course, "generate_assignment", assignment, "--force", "--log-level=WARN", timeout=600,
+                 log=log_file) != 0:
+        finish("not graded: nbgrader generate_assignment failed")
+        raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{_tail(log_file)}")
+    release = nbformat.read(course / "release" / assignment / f"{NOTEBOOK}.ipynb", as_version=4)
+    try:
+        _grade_all(course, assignment, chosen, release, students, rows, work, log)
+    finally:
+        out = finish("not graded: the run stopped early")
+    return out
+
+
+def _grade_all(course, assignment, chosen, release, students, rows, work, log) -> None:
+    """Intake, staging and nbgrader's autograde; fills `rows` (student id -> row of grades.csv)."""
     staged = work / "submitted"
     staged.mkdir(parents=True)
     ok = []
@@ -130,12 +151,10 @@ def grade(course: Path, assignment: str, unconfined: bool = False, mode: str = "
     shutil.rmtree(reports, ignore_errors=True)
     if ok:
         started = time.monotonic()
-        result = _nbgrader(course, "autograde", assignment, "--create", "--force",
-                           f"--CourseDirectory.submitted_directory={staged}",
-                           f"--ConfinedExecute.mode={chosen}",
-                           *(["--ConfinedExecute.allow_unconfined=True"] if chosen == "none" else []),
-                           timeout=60 + 400 * len(ok))
-        (work / "autograde.log").write_text(result.stdout + result.stderr)
+        _nbgrader(course, "autograde", assignment, "--create", "--force",
+                  f"--CourseDirectory.submitted_directory={staged}", f"--ConfinedExecute.mode={chosen}",
+                  *(["--ConfinedExecute.allow_unconfined=True"] if chosen == "none" else []),
+                  timeout=60 + 400 * len(ok), log=work / "autograde.log")
         log(f"autograded in {time.monotonic() - started:.1f} s (log: {work / 'autograde.log'})")
     scores = _scores(course, assignment, ok) if ok else {}
     for sid in ok:
@@ -151,7 +170,6 @@ def grade(course: Path, assignment: str, unconfined: bool = False, mode: str = "
         flagged = row.pop("flags", [])
         if flagged and row["status"] not in ("graded", "flagged"):
             row["reason"] = "; ".join([row["reason"], *flagged]).strip("; ")
-    return finish()
 
 
 def main(argv: list[str] | None = None) -> int:

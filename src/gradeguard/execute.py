@@ -17,7 +17,6 @@ JSON under ``report_dir`` for the class report (:mod:`gradeguard.cli`).
 
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
 
@@ -110,6 +109,10 @@ class ConfinedExecute(NbGraderPreprocessor):
             for cell in test_cells:
                 if not cell.outputs:
                     cell.outputs = [nbformat.from_dict(_error("KernelFailure", str(exc)))]
+        except Exception as exc:  # noqa: BLE001  (whatever a kernel did, it ends this notebook only)
+            report["events"].append(f"grading stopped: {type(exc).__name__}: {str(exc)[:200]}")
+            for cell in test_cells:
+                cell.outputs = [nbformat.from_dict(_error("GradingError", "this notebook could not be graded"))]
         if kernel is not None:   # after the kernel stopped: its cgroup's limit counters are in too
             for event in kernel.events + ([kernel.dead] if kernel.dead else []):
                 if event not in report["events"]:
@@ -146,14 +149,29 @@ class SanitizeFeedback(NbGraderPreprocessor):
     """In feedback: student markdown shown as text (no raw HTML or scripts), outputs reduced to text and images."""
 
     max_output_bytes = Integer(1 << 20).tag(config=True)
+    release_directory = Unicode("", help="the course's release folder: markdown found there is the "
+                                         "instructor's and stays rendered").tag(config=True)
+
+    def _instructor_markdown(self, resources) -> set[str]:
+        info = resources.get("nbgrader", {}) if isinstance(resources, dict) else {}
+        if not (self.release_directory and info.get("assignment") and info.get("notebook")):
+            return set()
+        path = Path(self.release_directory) / info["assignment"] / f"{info['notebook']}.ipynb"
+        try:
+            release = nbformat.read(path, as_version=4)
+        except (OSError, ValueError):
+            return set()
+        return {c.source for c in release.cells if c.cell_type == "markdown"}
 
     def preprocess(self, nb, resources):
         budget = self.max_output_bytes
+        instructor = self._instructor_markdown(resources)
         for cell in nb.cells:
-            locked = bool(_meta(cell).get("locked"))
+            locked = bool(_meta(cell).get("locked")) or (cell.cell_type == "markdown" and cell.source in instructor)
             if cell.cell_type in ("markdown", "raw") and not locked:
+                # the student's own text, shown as text: no HTML, no links, no images
                 cell.cell_type = "markdown"
-                cell.source = html.escape(cell.source)
+                cell.source = "```text\n" + cell.source.replace("`", "\u02cb") + "\n```"
                 cell.pop("attachments", None)
             if cell.cell_type != "code":
                 continue

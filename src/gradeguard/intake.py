@@ -25,6 +25,7 @@ import nbformat
 from .checker import defined_names
 
 MAX_NOTEBOOK_BYTES = 16 << 20
+MAX_CELLS = 2000
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
 
 
@@ -74,12 +75,19 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
         raise ValueError(f"the file is not a notebook (not valid JSON: {str(exc)[:80]})") from None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise ValueError("the file is not a notebook (no list of cells)")
+    if len(data["cells"]) > MAX_CELLS:
+        raise ValueError(f"the notebook has {len(data['cells'])} cells, over the limit of {MAX_CELLS}")
     cells = []
     for cell in data["cells"]:
         if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
             continue
+        meta = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
+        nbg = meta.get("nbgrader") if isinstance(meta.get("nbgrader"), dict) else {}
+        # only the nbgrader fields intake looks at, as plain values: nothing deep or odd goes further
+        nbg = {k: v for k, v in nbg.items() if k in ("grade_id", "grade", "solution", "locked")
+               and isinstance(v, (str, bool))}
         cells.append({"cell_type": cell["cell_type"], "source": _text(cell.get("source", "")),
-                      "metadata": cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}})
+                      "metadata": {"nbgrader": nbg} if nbg else {}})
     return nbformat.from_dict({"cells": cells})
 
 
@@ -164,7 +172,17 @@ def flags(notebook: nbformat.NotebookNode, helper_names: set[str]) -> list[str]:
 
 
 def take(student_dir: Path, assignment: str, notebook: str, release: nbformat.NotebookNode) -> Submission:
-    """Read one student's folder submitted/<student>/<assignment>/ (see the module docstring)."""
+    """Read one student's folder submitted/<student>/<assignment>/ (see the module docstring).
+
+    Never raises for anything in the folder: whatever goes wrong is this student's status.
+    """
+    try:
+        return _take(student_dir, assignment, notebook, release)
+    except (Exception, RecursionError, MemoryError) as exc:  # noqa: BLE001
+        return Submission(student_dir.name, "unreadable", f"the submission could not be read ({type(exc).__name__})")
+
+
+def _take(student_dir: Path, assignment: str, notebook: str, release: nbformat.NotebookNode) -> Submission:
     student = student_dir.name
     sub = Submission(student, "ok")
     if student_dir.is_symlink():
@@ -182,7 +200,11 @@ def take(student_dir: Path, assignment: str, notebook: str, release: nbformat.No
         return sub
     stamp = folder / "timestamp.txt"
     if stamp.is_file() and not stamp.is_symlink() and stamp.stat().st_size < 200:
-        sub.timestamp = stamp.read_text(errors="replace").strip()
+        text = stamp.read_text(errors="replace").strip()
+        if re.fullmatch(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?( ?(UTC|Z|[+-]\d\d:?\d\d))?", text):
+            sub.timestamp = text
+        else:
+            sub.notes.append("timestamp.txt ignored (not a date and time)")
     wanted = f"{notebook}.ipynb"
     entries = sorted(os.scandir(folder), key=lambda e: e.name)
     links = [e.name for e in entries if e.is_symlink()]
@@ -200,7 +222,7 @@ def take(student_dir: Path, assignment: str, notebook: str, release: nbformat.No
         def matching(entry) -> int:
             try:
                 return len(ids & {_meta(c).get("grade_id") for c in read_notebook(Path(entry.path)).cells})
-            except (ValueError, OSError):
+            except (Exception, RecursionError, MemoryError):  # noqa: BLE001  (unreadable: least likely)
                 return -1
         chosen = max(notebooks, key=matching)
         sub.notes.append(f"graded {chosen.name} (no {wanted} was handed in)")

@@ -118,16 +118,24 @@ class ConfinedKernel:
         km.write_connection_file()
         if s.mode == "root":
             os.chown(km.connection_file, uid, uid)
-        km.start_kernel(env=kernel_env(self.work), cwd=str(self.work))
+        # The kernel's own stdout and stderr (not its cell outputs) go to a file it cannot grow past
+        # its file-size limit, never into the grader's pipes.
+        self._log = open(self.base / "kernel.log", "wb")
+        km.start_kernel(env=kernel_env(self.work), cwd=str(self.work), stdout=self._log, stderr=self._log,
+                        stdin=subprocess.DEVNULL)
         self.km = km
+        # Every socket to the kernel: no message over 16 MB (the connection is dropped), at most
+        # 64 queued, so a kernel cannot flood the grader's memory.
+        km.context.setsockopt(zmq.MAXMSGSIZE, wire.MAX_REPLY_BYTES * 2)
+        km.context.setsockopt(zmq.RCVHWM, 64)
         kc = km.client()
         kc.start_channels()
-        kc.iopub_channel.socket.setsockopt(zmq.MAXMSGSIZE, wire.MAX_REPLY_BYTES * 2)
         try:
             kc.wait_for_ready(timeout=s.startup_timeout)
         except RuntimeError as exc:
+            log = (self.base / "kernel.log").read_bytes()[-2000:].decode(errors="replace")
             self.__exit__(None, None, None)
-            raise KernelFailure(f"the confined kernel did not start: {exc}") from None
+            raise KernelFailure(f"the confined kernel did not start: {exc}\n{log}") from None
         self.kc = kc
         self.deadline = time.monotonic() + s.notebook_timeout   # the clock starts when the kernel is ready
         return self
@@ -154,6 +162,8 @@ class ConfinedKernel:
                 self.events.append(f"hit the process limit ({self.settings.limits.max_processes})")
             if sandbox.kill_cgroup(self.name):
                 self.events.append("processes survived the kernel; they were killed")
+        if getattr(self, "_log", None) is not None:
+            self._log.close()
         if getattr(self, "_mounted", False):
             subprocess.run(["umount", "-l", str(self.work)], capture_output=True)
         shutil.rmtree(self.base, ignore_errors=True)

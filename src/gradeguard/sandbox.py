@@ -90,7 +90,7 @@ def _cgroup_mounts() -> dict[str, Path]:
         for line in fh:
             _, where, fstype, options = line.split()[:4]
             if fstype == "cgroup":
-                for ctrl in ("pids", "memory"):
+                for ctrl in ("pids", "memory", "cpu"):
                     if ctrl in options.split(","):
                         found[ctrl] = Path(where)
             elif fstype == "cgroup2":
@@ -102,7 +102,8 @@ def cgroup_paths(name: str) -> list[Path]:
     """The cgroup folders a kernel named `name` is (or would be) placed in."""
     mounts = _cgroup_mounts()
     if "pids" in mounts and "memory" in mounts:
-        return [mounts["pids"] / CGROUP_PARENT / name, mounts["memory"] / CGROUP_PARENT / name]
+        extra = [mounts["cpu"] / CGROUP_PARENT / name] if "cpu" in mounts else []
+        return [mounts["pids"] / CGROUP_PARENT / name, mounts["memory"] / CGROUP_PARENT / name, *extra]
     if "unified" in mounts:
         return [mounts["unified"] / CGROUP_PARENT / name]
     return []
@@ -122,6 +123,10 @@ def join_cgroup(name: str, limits: Limits) -> list[Path]:
                 for parent in (path.parent.parent, path.parent):
                     parent.mkdir(exist_ok=True)
                     _write(parent / "cgroup.subtree_control", "+pids +memory")
+                    try:
+                        _write(parent / "cgroup.subtree_control", "+cpu")
+                    except OSError:
+                        pass
             path.mkdir(parents=True, exist_ok=True)
         limited = set()
         for path in paths:
@@ -139,6 +144,15 @@ def join_cgroup(name: str, limits: Limits) -> list[Path]:
                 _write(path / "memory.max", str(limits.memory_bytes))
                 _write(path / "memory.swap.max", "0")
                 limited.add("memory")
+        for path in paths:   # one core at most, where the cpu controller is there (best effort)
+            try:
+                if (path / "cpu.cfs_quota_us").exists():
+                    _write(path / "cpu.cfs_period_us", "100000")
+                    _write(path / "cpu.cfs_quota_us", "100000")
+                elif (path / "cpu.max").exists():
+                    _write(path / "cpu.max", "100000 100000")
+            except OSError:
+                pass
         if limited != {"pids", "memory"}:
             raise OSError(f"cgroups without both controllers: {paths}")
         for path in paths:

@@ -17,8 +17,10 @@ import json
 import numpy as np
 
 MIME = "application/vnd.gradeguard.result+json"
-MAX_REPLY_BYTES = 64 << 20
+MAX_REPLY_BYTES = 8 << 20
 MAX_DEPTH = 40
+MAX_DICT_ITEMS = 1000      # bounds the cost of building a dict from keys the kernel chose
+MAX_NODES = 200_000        # values in one reply
 
 
 class NotData(TypeError):
@@ -38,14 +40,18 @@ def _array(b64: object) -> np.ndarray:
     return a
 
 
-def decode(x: object, depth: int = 0) -> object:
+def decode(x: object, depth: int = 0, budget: list | None = None) -> object:
     """Turn one JSON value of the protocol back into Python data."""
+    budget = [MAX_NODES] if budget is None else budget
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise NotData("too many values")
     if depth > MAX_DEPTH:
         raise NotData("nesting too deep")
     if x is None or type(x) in (bool, int, float, str):
         return x
     if type(x) is list:
-        return [decode(v, depth + 1) for v in x]
+        return [decode(v, depth + 1, budget) for v in x]
     if type(x) is not dict:
         raise NotData(f"unexpected JSON value {type(x).__name__}")
     tag = x.get("~")
@@ -57,16 +63,18 @@ def decode(x: object, depth: int = 0) -> object:
             raise NotData("malformed NumPy scalar")
         return a[()]
     if tag == "tuple" and type(x.get("v")) is list:
-        return tuple(decode(v, depth + 1) for v in x["v"])
+        return tuple(decode(v, depth + 1, budget) for v in x["v"])
     if tag == "dict" and type(x.get("v")) is list:
+        if len(x["v"]) > MAX_DICT_ITEMS:
+            raise NotData(f"a dict with more than {MAX_DICT_ITEMS} entries")
         out = {}
         for pair in x["v"]:
             if type(pair) is not list or len(pair) != 2:
                 raise NotData("malformed dict")
-            key = decode(pair[0], depth + 1)
+            key = decode(pair[0], depth + 1, budget)
             if not isinstance(key, (str, int, float, bool, tuple, type(None), np.generic)):
                 raise NotData("a dict key that is not a number or a string")
-            out[key] = decode(pair[1], depth + 1)
+            out[key] = decode(pair[1], depth + 1, budget)
         return out
     if tag == "complex" and type(x.get("v")) is list and len(x["v"]) == 2:
         re, im = x["v"]
@@ -106,8 +114,11 @@ def parse_reply(text: object) -> dict:
     changed = reply.get("changed", {})
     if type(changed) is not dict:
         raise NotData("malformed changed arguments")
-    return {"value": decode(reply.get("value")), "warnings": [[c[:100], m[:500]] for c, m in warns[:20]],
-            "changed": {str(k): decode(v) for k, v in changed.items()}}
+    if len(changed) > 64:
+        raise NotData("malformed changed arguments")
+    budget = [MAX_NODES]
+    return {"value": decode(reply.get("value"), 0, budget), "warnings": [[c[:100], m[:500]] for c, m in warns[:20]],
+            "changed": {str(k): decode(v, 0, budget) for k, v in changed.items()}}
 
 
 def write_back(original: object, new: object) -> None:
