@@ -5,9 +5,12 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -71,3 +74,38 @@ def browser():
             "--disable-background-networking", "--disable-component-update", "--disable-sync"])
         yield b
         b.close()
+
+
+# ------------------------------------------------------------------ long gradings, started early
+
+# The grading round trips and the attack corpus spend most of their time in nbgrader
+# subprocesses. They start in the background as soon as the tests are collected, so
+# they run while the single-threaded tests use the other core; their tests wait for them.
+BACKGROUND: dict[str, Future] = {}
+_SCRATCH: list[str] = []
+_POOL = ThreadPoolExecutor(max_workers=3)
+
+
+def background(key: str, fn, *args) -> Future:
+    """The future of fn(scratch_folder, *args), started once per session under `key`."""
+    if key not in BACKGROUND:
+        scratch = tempfile.mkdtemp(prefix=f"bg-{key}-")
+        _SCRATCH.append(scratch)
+        BACKGROUND[key] = _POOL.submit(fn, Path(scratch), *args)
+    return BACKGROUND[key]
+
+
+def pytest_collection_modifyitems(session, config, items):
+    starts = {}
+    for item in items:
+        start = getattr(item.module, "start_in_background", None) if hasattr(item, "module") else None
+        if start is not None:
+            starts[item.module.__name__] = start
+    for name in sorted(starts):            # the attack corpus first: it is one long run
+        starts[name]()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _POOL.shutdown(wait=True)
+    for scratch in _SCRATCH:
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -28,7 +28,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import ROOT, run
+from conftest import ROOT, background, run
 from test_grading import fill, solutions_by_cell
 
 from gradeguard import sandbox
@@ -323,10 +323,21 @@ def _plant(course: Path) -> None:
     nbformat.write(nb, path)
 
 
+def start_in_background() -> None:
+    if sandbox.available_mode() != "none":
+        background("attacks", grade_class)
+
+
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    course = tmp_path_factory.mktemp("attacked")
-    home = tmp_path_factory.mktemp("home")
+def graded():
+    return background("attacks", grade_class).result()
+
+
+def grade_class(scratch: Path) -> dict:
+    """Build the class (honest students, attackers, malformed files), grade it, make its feedback."""
+    course, home = scratch / "attacked", scratch / "home"
+    course.mkdir()
+    home.mkdir()
     (home / "secret.txt").write_text(SECRET["home"])
     shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
     with open(course / "nbgrader_config.py", "a") as fh:
@@ -495,8 +506,7 @@ def test_no_secret_reaches_feedback(graded):
 def test_feedback_shows_student_markup_as_text(graded):
     page = graded["course"] / "feedback" / "markup" / CHAPTER / f"{NOTEBOOK}.html"
     raw = page.read_text()
-    assert "javascript:" not in raw.replace("javascript:alert(document.cookie))", ""), "a live javascript: link"
-    assert not re.search(r"href=.javascript", raw)
+    assert not re.search(r"href=[\"']?\s*javascript", raw, flags=re.I), "a live javascript: link"
     scripts = re.findall(r"<script[^>]*>(.*?)</script>", raw, flags=re.S)
     assert not [s for s in scripts if "alert(" in s], "a student's script is live in the feedback"
     assert not re.search(r"<img[^>]*onerror", raw), "a student's HTML is live in the feedback"
@@ -512,7 +522,7 @@ def test_feedback_keeps_helpful_messages(graded):
 def test_hidden_inputs_do_not_reach_feedback_through_messages(graded):
     page = graded["course"] / "feedback" / "leak-hidden-inputs" / CHAPTER / f"{NOTEBOOK}.html"
     text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
-    assert "LEAK" not in text and "co_names" not in text
+    assert "LEAK names=(" not in text and "globals={'" not in text   # the leak's values, not its source
     assert "your directional_derivative() raised ValueError in a hidden test" in text
 
 

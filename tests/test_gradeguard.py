@@ -331,3 +331,12 @@ def test_feedback_shows_student_markdown_as_text(tmp_path):
     assert md.startswith("```text\n") and md.endswith("\n```") and md.count("```") == 2
     assert out.cells[0].source == "# Exercises"                   # the instructor's markdown is untouched
     assert out.cells[2].outputs[0]["data"] == {"text/plain": "ok"}
+
+
+def test_feedback_cuts_huge_student_code(tmp_path):
+    from gradeguard.execute import SanitizeFeedback
+    nb = release_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell("1" + "+1" * 200000))
+    out, _ = SanitizeFeedback(max_source_chars=1000).preprocess(nb, {})
+    assert len(out.cells[-1].source) < 1100 and "[cut: 400001 characters]" in out.cells[-1].source
+    assert out.cells[1].source == release_notebook().cells[1].source     # locked cells are never cut

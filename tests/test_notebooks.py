@@ -81,24 +81,3 @@ def test_nbval_catches_a_stale_output(tmp_path):
     stale.write_text(json.dumps(nb))
     result = nbval([stale], cwd=tmp_path, check=False)
     assert result.returncode != 0 and "failed" in result.stdout
-
-
-def test_each_narrative_page_executes_in_under_30_seconds():
-    """A reader's build stays fast: every executed page re-runs in under 30 s on this machine."""
-    import time
-
-    from nbclient import NotebookClient
-
-    from myst_nb.core.read import read_myst_markdown_notebook
-
-    slow = []
-    for page in narrative_pages():
-        nb = read_myst_markdown_notebook(page.read_text())
-        start = time.perf_counter()
-        NotebookClient(nb, timeout=120, kernel_name="python3",
-                       resources={"metadata": {"path": str(page.parent)}}).execute()
-        seconds = time.perf_counter() - start
-        print(f"{page.relative_to(ROOT)}: {seconds:.1f} s")
-        if seconds >= 30:
-            slow.append(f"{page.name}: {seconds:.1f} s")
-    assert not slow, f"pages slower than 30 s: {slow}"
