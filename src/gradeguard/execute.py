@@ -149,6 +149,7 @@ class SanitizeFeedback(NbGraderPreprocessor):
     """In feedback: student markdown shown as text (no raw HTML or scripts), outputs reduced to text and images."""
 
     max_output_bytes = Integer(1 << 20).tag(config=True)
+    max_source_chars = Integer(20_000, help="a student cell's code shown in feedback").tag(config=True)
     release_directory = Unicode("", help="the course's release folder: markdown found there is the "
                                          "instructor's and stays rendered").tag(config=True)
 
@@ -175,6 +176,8 @@ class SanitizeFeedback(NbGraderPreprocessor):
                 cell.pop("attachments", None)
             if cell.cell_type != "code":
                 continue
+            if not locked and len(cell.source) > self.max_source_chars:
+                cell.source = cell.source[:self.max_source_chars] + f"\n# [cut: {len(cell.source)} characters]"
             kept = []
             for out in cell.get("outputs", []):
                 if out.get("output_type") in ("display_data", "execute_result"):
