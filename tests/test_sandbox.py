@@ -124,7 +124,7 @@ def _sleepers() -> list[str]:
             state = Path(f"/proc/{pid}/stat").read_text().split()[2]
         except OSError:
             continue
-        if cmd in (b"sleep\x004242\x00", b"sleep\x004243\x00") and state != "Z":
+        if cmd in (b"sleep\x004242\x00", b"sleep\x004243\x00", b"sleep\x004244\x00") and state != "Z":
             found.append(pid)
     return found
 
@@ -143,6 +143,27 @@ def test_nothing_outlives_the_notebook():
     while _sleepers() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _sleepers(), "processes outlived their notebook"
+
+
+def test_kernels_die_with_the_grader(tmp_path):
+    """A grader that is killed (no clean-up at all) takes its kernels and their processes with it."""
+    import subprocess
+    import sys
+    script = tmp_path / "grader.py"
+    script.write_text(
+        "import os, sys, time\n"
+        "from gradeguard.kernel import ConfinedKernel, Settings\n"
+        f"k = ConfinedKernel(Settings(mode={MODE!r})).__enter__()\n"
+        "k.run_cell(\"import subprocess; subprocess.Popen(['sleep', '4244'], start_new_session=True)\")\n"
+        "time.sleep(0.5)\n"
+        "print('started', flush=True)\n"
+        "os._exit(0)\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert "started" in out.stdout, out.stderr[-2000:]
+    deadline = time.monotonic() + 10
+    while _sleepers() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _sleepers(), "a kernel outlived the grader that started it"
 
 
 def test_wall_clock_cap_and_cell_timeout():

@@ -305,8 +305,18 @@ def _limits(ns) -> Limits:
     return Limits(ns.memory, ns.pids, ns.fsize, ns.tmp, ns.nofile, ns.uid)
 
 
+def _die_with_parent() -> None:
+    """Have the kernel's launcher killed when the grader dies (PR_SET_PDEATHSIG survives exec)."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def outer(ns) -> None:
     """Join the cgroup, then re-run this module as the init of fresh namespaces."""
+    _die_with_parent()
     joined = bool(ns.mode == "root" and ns.cgroup and join_cgroup(ns.cgroup, _limits(ns)))
     flags = ["--mount", "--net", "--pid", "--ipc", "--uts", "--fork", "--kill-child"]
     if ns.mode == "userns":
