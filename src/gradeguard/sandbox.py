@@ -249,6 +249,9 @@ def build_root(newroot: Path, work: Path, readonly: list[str], tmp_bytes: int) -
     """Assemble the kernel's file system at `newroot` (inside a private mount namespace)."""
     _mount("--make-rprivate", "/")
     _mount("-t", "tmpfs", "-o", "size=4m,mode=0755", "tmpfs", str(newroot))
+    # /tmp first: what is bound below may live under /tmp (a clone, a venv, the work folder)
+    _mkdirs(newroot / "tmp")
+    _mount("-t", "tmpfs", "-o", f"size={tmp_bytes},mode=1777,nosuid,nodev", "tmpfs", str(newroot / "tmp"))
     for source in readonly:
         src = Path(source)
         if not src.exists() and not src.is_symlink():
@@ -262,8 +265,6 @@ def build_root(newroot: Path, work: Path, readonly: list[str], tmp_bytes: int) -
         _mkdirs(dest)
         _mount("--rbind", str(src), str(dest))
         _mount("-o", "remount,bind,ro,nosuid,nodev", str(dest))
-    _mkdirs(newroot / "tmp")
-    _mount("-t", "tmpfs", "-o", f"size={tmp_bytes},mode=1777,nosuid,nodev", "tmpfs", str(newroot / "tmp"))
     dest = newroot / work.relative_to("/")
     _mkdirs(dest)
     _mount("--bind", str(work), str(dest))
