@@ -79,8 +79,9 @@ class ConfinedExecute(NbGraderPreprocessor):
                   "events": [], "tests": {}}
         settings = self.settings()
         report["confinement"] = settings.mode
-        kernel_cells = [c for c in nb.cells if c.cell_type == "code" and not is_test(c)]
-        test_cells = [c for c in nb.cells if is_test(c)]
+        # a cell is a test if it says so or if it carries a test's id: a test's source never enters the kernel
+        test_cells = [c for c in nb.cells if c.cell_type == "code" and (is_test(c) or _meta(c).get("grade_id") in tests)]
+        kernel_cells = [c for c in nb.cells if c.cell_type == "code" and c not in test_cells]
         for cell in nb.cells:
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None
@@ -128,10 +129,12 @@ class ConfinedExecute(NbGraderPreprocessor):
             tests = {c.name: sources[c.name] for c in notebook.grade_cells
                      if c.cell_type == "code" and c.name in sources}
             solution_ids = {c.name for c in notebook.solution_cells}
-            locked = {c.name: c.source for c in notebook.source_cells if c.locked and c.cell_type == "code"}
+            tests = {k: v for k, v in tests.items() if k not in solution_ids}
+            locked = {c.name: c.source for c in notebook.source_cells
+                      if c.locked and c.cell_type == "code" and c.name not in tests}
             names = set().union(*(defined_names(sources[n]) for n in solution_ids if n in sources and
                                   n not in tests))
-        return locked, {k: v for k, v in tests.items() if k not in solution_ids}, names
+        return locked, tests, names
 
     def _write_report(self, report: dict) -> None:
         if not self.report_dir:
