@@ -974,15 +974,6 @@ def loophole_submissions(release_nb, chapter):
     edited.cells = [c for c in edited.cells
                     if c.metadata.get("nbgrader", {}).get("grade_id") != "test_least_squares"]
     out["edited-tests"] = edited
-    # A cell placed before a test that claims the test's id as an ordinary locked cell: the
-    # test's source (hidden part included) must still run only in the checker.
-    forged = fill(release_nb, {})
-    at = next(i for i, c in enumerate(forged.cells)
-              if c.metadata.get("nbgrader", {}).get("grade_id") == "test_least_squares")
-    forged.cells.insert(at, nbformat.v4.new_code_cell("print('forged')", metadata={"nbgrader": {
-        "grade_id": "test_least_squares", "grade": False, "locked": True, "solution": False, "task": False,
-        "schema_version": 3}}))
-    out["forged-locked-test"] = forged
     # Not a loophole: a correct answer that prints a warning keeps its points.
     noisy = dict(right)
     noisy["central_difference"] = right["central_difference"].replace(
@@ -1087,10 +1078,6 @@ def test_skip_execution_tags_do_not_skip_tests(course):
 def test_edited_or_deleted_tests_are_restored(course):
     assert all(score == 0 for score in course["scores"]["edited-tests"].values())
 
-
-def test_a_cell_forging_a_tests_id_gains_nothing(course):
-    """(The feedback test below also checks that no hidden line reached this student's page.)"""
-    assert all(score == 0 for score in course["scores"]["forged-locked-test"].values())
 
 
 def test_a_warning_does_not_cost_points(course):
