@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, run
+from test_launch import dropdown
 
 sys.path.insert(0, str(ROOT / "tools"))
 import export_student  # noqa: E402
@@ -355,14 +356,6 @@ def test_student_makefile_sets_up_like_the_instructor_makefile(exported, tmp_pat
 
 
 # ------------------------------------------------------------------ the student book
-
-def dropdown(page: str, name: str) -> dict[str, str]:
-    block = re.search(rf'<div class="dropdown dropdown-{name}">(.*?)</ul>', page, re.S)
-    if block is None:
-        return {}
-    return {text.strip(): href.replace("&amp;", "&") for href, text in re.findall(
-        r'<a href="([^"]+)".*?btn__text-container">([^<]+)<', block.group(1), re.S)}
-
 
 @pytest.mark.book
 def test_the_student_repository_builds_its_own_book(book, exported, secrets, tmp_path, monkeypatch):
