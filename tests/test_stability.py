@@ -42,28 +42,30 @@ def test_neighbouring_replaces_one_example_and_leaves_the_input():
 def test_logistic_constants_bound_gradient_and_curvature():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(50, 4))
-    L, beta = stability.logistic_constants(X)
+    G, beta = stability.logistic_constants(X)
     for _ in range(20):
         w, n = rng.normal(size=4) * 3, rng.integers(50)
         m = X[n] @ w
         g = -X[n] / (1 + np.exp(m))                       # gradient for y = +1
         hess = X[n][:, None] * X[n][None, :] * np.exp(m) / (1 + np.exp(m)) ** 2
-        assert np.linalg.norm(g) <= L + 1e-12
+        assert np.linalg.norm(g) <= G + 1e-12
         assert np.max(np.linalg.eigvalsh(hess)) <= beta + 1e-12
 
 
 @pytest.fixture(scope="module")
 def cancer():
     split = data.breast_cancer(np.random.default_rng(0))
-    pool = data.breast_cancer(np.random.default_rng(1))       # another split: replacements from the same distribution
+    pool = split                    # replacements: the held-out examples (pool.X_test), none of them in S
     return split, pool
 
 
 def test_paired_runs_match_a_plain_loop_for_one_pair(cancer):
     split, pool = cancer
     X, y = split.X_train[:40], split.y_train[:40]
+    def alpha(t):
+        return 0.05 if t < 50 else 0.2                 # a schedule: the step changes at the switch
     runs = stability.paired_logistic_runs(X, y, pool.X_test, pool.y_test, split.X_test, split.y_test, pairs=1,
-                                          alpha=0.05, mu=0.9, T0=50, epochs=2, rng=np.random.default_rng(3))
+                                          alpha=alpha, mu=0.9, T0=50, epochs=2, rng=np.random.default_rng(3))
     # the same random choices, replayed one by one
     rng = np.random.default_rng(3)
     i = rng.integers(0, 40, size=1)[0]
@@ -72,7 +74,7 @@ def test_paired_runs_match_a_plain_loop_for_one_pair(cancer):
     for Xs, ys in ((X, y), (X2, y2)):
         r = np.random.default_rng(3)
         r.integers(0, 40, size=1)
-        opt, params = optim.SGDEM(0.05, 0.9, T0=50), {"w": np.zeros(X.shape[1])}
+        opt, params = optim.SGDEM(alpha, 0.9, T0=50), {"w": np.zeros(X.shape[1])}
         state = opt.init(params)
         for _ in range(2):
             for j in r.permuted(np.tile(np.arange(40), (1, 1)), axis=1)[0]:
@@ -86,11 +88,11 @@ def test_paired_runs_match_a_plain_loop_for_one_pair(cancer):
 
 def test_sgd_stays_within_its_bound_on_every_pair(cancer):
     split, pool = cancer
-    L, beta = stability.logistic_constants(np.vstack([split.X_train, pool.X_test]))
+    G, beta = stability.logistic_constants(np.vstack([split.X_train, pool.X_test]))
     alpha = min(0.05, 2 / beta)
     runs = stability.paired_logistic_runs(split.X_train, split.y_train, pool.X_test, pool.y_test, split.X_test,
                                           split.y_test, pairs=64, alpha=alpha, epochs=4, rng=np.random.default_rng(4))
-    bounds = np.array([stability.sgd_stability_bound(L, alpha, e) for e in runs.epoch])
+    bounds = np.array([stability.sgd_stability_bound(G, alpha, e) for e in runs.epoch])
     assert np.all(runs.gap_max <= bounds + 1e-12)
     assert runs.gap[-1] > 0 and np.all(np.diff(runs.train_loss) < 0.05)
 
@@ -113,5 +115,20 @@ def test_momentum_gaps_exceed_sgd_and_early_momentum_stops_the_growth(cancer):
         gaps[name] = runs.gap
     assert gaps["sgdm"][-1] > 2 * gaps["sgd"][-1]
     assert gaps["sgdem"][-1] < gaps["sgdm"][-1]
-    # after its momentum phase SGDEM grows at SGD's pace
-    assert gaps["sgdem"][-1] - gaps["sgdem"][1] < 2 * (gaps["sgd"][-1] - gaps["sgd"][1])
+    # after its momentum phase SGDEM's gap grows no faster than SGD's at the same alpha
+    assert gaps["sgdem"][-1] - gaps["sgdem"][1] < gaps["sgd"][-1] - gaps["sgd"][1]
+
+
+def test_sgdem_is_a_step_decay_on_the_logistic_loss(cancer):
+    """Chapter 6's control: SGD whose step falls from alpha/(1-mu) to alpha at T0 tracks SGDEM."""
+    split, pool = cancer
+    N = len(split.X_train)
+    runs = {name: stability.paired_logistic_runs(split.X_train, split.y_train, pool.X_test, pool.y_test,
+                                                 split.X_test, split.y_test, pairs=32, epochs=5,
+                                                 rng=np.random.default_rng(8), **kw)
+            for name, kw in {"sgdem": dict(alpha=0.01, mu=0.9, T0=2 * N),
+                             "decay": dict(alpha=lambda t: 0.1 if t < 2 * N else 0.01),
+                             "sgd": dict(alpha=0.01)}.items()}
+    np.testing.assert_allclose(runs["sgdem"].gap[1:], runs["decay"].gap[1:], rtol=0.15)
+    np.testing.assert_allclose(runs["sgdem"].train_loss, runs["decay"].train_loss, atol=0.005)
+    assert runs["sgdem"].gap[-1] > 1.2 * runs["sgd"].gap[-1]         # and differs from SGD at alpha
