@@ -124,14 +124,14 @@ def test_heavy_ball_factor_is_the_measured_contraction():
 
 
 def test_optimal_tunings_reach_their_rates_over_the_whole_spectrum():
-    m, L = 1.0, 100.0
-    lam = np.linspace(m, L, 2001)
-    alpha, rate = rates.optimal_gd(m, L)
+    m, beta = 1.0, 100.0
+    lam = np.linspace(m, beta, 2001)
+    alpha, rate = rates.optimal_gd(m, beta)
     assert rate == pytest.approx(99 / 101, rel=1e-14)
     assert np.max(rates.gd_factor(alpha, lam)) == pytest.approx(rate, rel=1e-12)
     for a in (0.9 * alpha, 1.1 * alpha):          # any other step is slower somewhere
         assert np.max(rates.gd_factor(a, lam)) > rate
-    alpha, mu, rate = rates.optimal_heavy_ball(m, L)
+    alpha, mu, rate = rates.optimal_heavy_ball(m, beta)
     assert rate == pytest.approx(9 / 11, rel=1e-14) and mu == pytest.approx(rate**2, rel=1e-14)
     assert np.max(rates.heavy_ball_factor(alpha, mu, lam)) == pytest.approx(rate, rel=1e-6)
     # inside the spectrum the roots are complex: every direction shrinks at exactly sqrt(mu)
@@ -150,6 +150,51 @@ def test_measured_convergence_on_an_ill_conditioned_quadratic():
     # at the ends of the spectrum the 2x2 map is a Jordan block: error ~ t rate^t
     assert (hb[300] / hb[200]) ** (1 / 100) == pytest.approx(r_hb * (300 / 200) ** (1 / 100), rel=2e-2)
     assert rates.steps_to(r_hb, 1e-8) < rates.steps_to(r_gd, 1e-8) / 8
+
+
+def test_smoothness_is_called_beta_and_positional_use_still_works():
+    assert rates.optimal_gd(m=1.0, beta=100.0) == rates.optimal_gd(1.0, 100.0) == (2 / 101, 99 / 101)
+    assert rates.optimal_heavy_ball(m=1.0, beta=25.0) == rates.optimal_heavy_ball(1.0, 25.0)
+    assert rates.optimal_heavy_ball(1.0, 25.0) == pytest.approx((1 / 9, 4 / 9, 2 / 3), rel=1e-14)
+
+
+def test_polyak_edge_iterates_are_the_jordan_block_solutions():
+    for kappa in (4.0, 100.0, 1e4):
+        alpha, mu, rate = rates.optimal_heavy_ball(1.0, kappa)
+        # the ends of the spectrum: a double root +-rate, and the map is not diagonalisable
+        for lam, root in ((1.0, rate), (kappa, -rate)):
+            M = rates.heavy_ball_matrix(alpha, mu, lam)
+            np.testing.assert_allclose(np.linalg.eigvals(M), [root, root], rtol=1e-6, atol=1e-6)
+            assert np.linalg.matrix_rank(M - root * np.eye(2), tol=1e-9) == 1
+        T = 300
+        path = run(optim.Momentum(alpha, mu), lambda w: np.array([1.0, kappa]) * w, [1.0, 1.0], T)
+        w_m, w_beta = rates.polyak_edge_iterates(rate, np.arange(T + 1))
+        np.testing.assert_allclose(path[:, 0], w_m, rtol=1e-9, atol=1e-300)
+        np.testing.assert_allclose(path[:, 1], w_beta, rtol=1e-8, atol=1e-300)
+        # the factor t: the error is far above rate^t, not a constant multiple of it
+        assert abs(w_beta[T]) / rate**T > 0.9 * (1 + rate) * T
+    w_m, w_beta = rates.polyak_edge_iterates(0.5, 0)
+    assert w_m == 1.0 and w_beta == 1.0
+
+
+def test_lessard_counterexample_is_smooth_strongly_convex_and_the_heavy_ball_cycles():
+    fn = rates.lessard_counterexample
+    for b in (1.0, 2.0):                            # value and gradient continuous at the joints
+        assert fn.f(b - 1e-12) == pytest.approx(fn.f(b), abs=1e-9)
+        assert fn.df(b - 1e-12) == pytest.approx(fn.df(b), abs=1e-9)
+    x = np.linspace(-5.0, 5.0, 10_001)
+    slopes = np.diff(fn.df(x)) / np.diff(x)          # the gradient's difference quotients lie in [m, beta]
+    assert slopes.min() == pytest.approx(1.0, rel=1e-6) and slopes.max() == pytest.approx(25.0, rel=1e-6)
+    np.testing.assert_allclose(fn.df(x), (fn.f(x + 1e-6) - fn.f(x - 1e-6)) / 2e-6, rtol=1e-6, atol=1e-6)
+    assert fn.f(0.0) == 0.0 and fn.df(0.0) == 0.0 and np.all(fn.f(x) >= 0.0)
+    alpha, mu, _ = rates.optimal_heavy_ball(1.0, 25.0)
+    path = run(optim.Momentum(alpha, mu), fn.df, 3.3, 1000)
+    tail = path[-99:]
+    np.testing.assert_allclose(tail[3:], tail[:-3], atol=1e-9)      # period 3
+    assert np.min(np.abs(tail)) > 0.6                                 # never near x* = 0
+    np.testing.assert_allclose(np.sort(tail[-3:]), [-1.8024, 0.6465, 2.1159], atol=1e-4)
+    gd = run(optim.GradientDescent(2 / 26), fn.df, 3.3, 300)       # gradient descent converges from there
+    assert abs(gd[-1]) < 1e-9
 
 
 def test_rates_refuse_what_cannot_converge():

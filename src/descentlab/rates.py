@@ -1,6 +1,6 @@
 """How fast gradient descent and heavy-ball momentum converge on a quadratic.
 
-On f(w) = 1/2 w^T A w, with A symmetric and its eigenvalues lam in [m, L], m > 0,
+On f(w) = 1/2 w^T A w, with A symmetric and its eigenvalues lam in [m, beta], m > 0,
 both methods act on each eigen-direction of A on its own. Along a direction of
 curvature lam:
 
@@ -10,7 +10,16 @@ curvature lam:
 so the error shrinks per step by a factor that depends on lam alone: |1 - alpha lam|
 for gradient descent, the spectral radius of the 2 x 2 matrix :func:`heavy_ball_matrix`
 for momentum. The slowest direction sets the rate. The condition number
-kappa = L / m measures how unequal the curvatures are.
+kappa = beta / m measures how unequal the curvatures are.
+
+beta is the smoothness constant (the largest curvature; the gradient is
+beta-Lipschitz), not RMSProp's decay; L is kept for the number of layers.
+
+The heavy ball's rate is a statement about quadratics (and, by linearisation,
+about the neighbourhood of a minimum with a continuous Hessian). Beyond them it
+can fail: :data:`lessard_counterexample` is a strongly convex, smooth function
+on which the heavy ball with Polyak's tuning cycles forever (Lessard, Recht and
+Packard, 2016).
 """
 
 from __future__ import annotations
@@ -19,9 +28,11 @@ import math
 
 import numpy as np
 
+from .functions import Function1D
+
 
 def condition_number(A: np.ndarray) -> float:
-    """kappa = L / m, the ratio of the largest to the smallest eigenvalue of a symmetric positive definite A."""
+    """kappa = beta / m, the ratio of the largest to the smallest eigenvalue of a symmetric positive definite A."""
     lam = np.linalg.eigvalsh(A)
     if lam[0] <= 0:
         raise ValueError(f"A is not positive definite: its smallest eigenvalue is {lam[0]:.3g}.")
@@ -51,19 +62,36 @@ def heavy_ball_factor(alpha: float, mu: float, lam) -> np.ndarray:
     return np.where(disc >= 0, real, math.sqrt(mu))
 
 
-def optimal_gd(m: float, L: float) -> tuple[float, float]:
-    """(alpha, rate) of the best constant-step gradient descent: alpha = 2/(L+m), rate = (kappa-1)/(kappa+1)."""
-    return 2.0 / (L + m), (L - m) / (L + m)
+def optimal_gd(m: float, beta: float) -> tuple[float, float]:
+    """(alpha, rate) of the best constant-step gradient descent for curvatures in [m, beta]:
+    alpha = 2/(beta+m), rate = (kappa-1)/(kappa+1)."""
+    return 2.0 / (beta + m), (beta - m) / (beta + m)
 
 
-def optimal_heavy_ball(m: float, L: float) -> tuple[float, float, float]:
-    """(alpha, mu, rate) of Polyak's tuning for curvatures in [m, L]:
+def optimal_heavy_ball(m: float, beta: float) -> tuple[float, float, float]:
+    """(alpha, mu, rate) of Polyak's tuning for curvatures in [m, beta]:
 
-    alpha = 4 / (sqrt L + sqrt m)^2,  mu = rate^2,  rate = (sqrt kappa - 1) / (sqrt kappa + 1).
+    alpha = 4 / (sqrt beta + sqrt m)^2,  mu = rate^2,  rate = (sqrt kappa - 1) / (sqrt kappa + 1).
     """
-    sL, sm = math.sqrt(L), math.sqrt(m)
-    rate = (sL - sm) / (sL + sm)
-    return 4.0 / (sL + sm) ** 2, rate**2, rate
+    sb, sm = math.sqrt(beta), math.sqrt(m)
+    rate = (sb - sm) / (sb + sm)
+    return 4.0 / (sb + sm) ** 2, rate**2, rate
+
+
+def polyak_edge_iterates(rate: float, t) -> tuple[np.ndarray, np.ndarray]:
+    """The heavy ball at Polyak's tuning along the two ends of the spectrum, from rest at w_0 = 1.
+
+    At lam = m and lam = beta the map :func:`heavy_ball_matrix` has the double root rate and -rate
+    and is a Jordan block (not diagonalisable), so the error is not rate^t but
+
+        w_t(m)    = (1 + (1 - rate) t) rate^t,
+        w_t(beta) = (1 + (1 + rate) t) (-rate)^t,
+
+    the solutions of w_{t+1} = (1 + mu - alpha lam) w_t - mu w_{t-1} with w_{-1} = w_0 = 1
+    (v_0 = 0). t: a step count or an array of them. Returns (w_t(m), w_t(beta)).
+    """
+    t = np.asarray(t, dtype=float)
+    return (1.0 + (1.0 - rate) * t) * rate**t, (1.0 + (1.0 + rate) * t) * (-rate) ** t
 
 
 def steps_to(rate: float, tol: float) -> int:
@@ -71,3 +99,22 @@ def steps_to(rate: float, tol: float) -> int:
     if not 0.0 < rate < 1.0:
         raise ValueError(f"a rate must lie in (0, 1) to converge, got {rate}")
     return math.ceil(math.log(tol) / math.log(rate))
+
+
+def _lessard_f(x):
+    x = np.asarray(x, dtype=float)
+    return np.where(x < 1, 12.5 * x**2, np.where(x < 2, 0.5 * x**2 + 24.0 * x - 12.0, 12.5 * x**2 - 24.0 * x + 36.0))
+
+
+def _lessard_df(x):
+    x = np.asarray(x, dtype=float)
+    return np.where(x < 1, 25.0 * x, np.where(x < 2, x + 24.0, 25.0 * x - 24.0))
+
+
+#: Lessard, Recht and Packard's (2016) counter-example: a piecewise quadratic with curvature 25, 1, 25
+#: on x < 1, 1 <= x < 2, x >= 2; value and gradient are continuous, so it is strongly convex with
+#: m = 1 and smooth with beta = 25; its minimiser is x* = 0. The heavy ball with Polyak's tuning for
+#: (m, beta) = (1, 25) cycles on it from starts such as x_0 = 3.3.
+lessard_counterexample = Function1D(
+    "lessard_counterexample", _lessard_f, _lessard_df,
+    r"f(x) = \begin{cases} 25x^2/2 & x < 1 \\ x^2/2 + 24x - 12 & 1 \le x < 2 \\ 25x^2/2 - 24x + 36 & x \ge 2 \end{cases}")
