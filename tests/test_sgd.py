@@ -223,3 +223,85 @@ def test_landscape_functions_and_their_derivatives():
     s = F.saddle_then_minimum
     assert s.df(0.0) == 0.0 == s.df(-1.0) and s.df(-0.5) > 0 and s.df(0.5) > 0
     assert s.f(-1.0) == min(s.f(x))
+
+
+# ---------------------------------------------------------------- the risk after every step
+
+def test_trace_steps_records_every_step_and_counts_examples():
+    rng = np.random.default_rng(12)
+    X, y, _ = data.linear_regression(10, 2, rng)
+    model = linear.LeastSquares(2)
+    tr = train.trace_steps(model, optim.SGD(0.05), X, y, steps=7, batch_size=4, rng=np.random.default_rng(13),
+                           loss=losses.quadratic)
+    assert tr.steps.tolist() == list(range(8)) and tr.steps_per_epoch == 3
+    # batches of 4, 4, 2 per epoch of N = 10: the last, smaller batch counts 2 examples
+    assert tr.examples.tolist() == [0, 4, 8, 10, 14, 18, 20, 24]
+    assert tr.train_loss[0] == pytest.approx(np.mean(y ** 2), rel=1e-12)
+    assert tr.train_loss[-1] == pytest.approx(losses.quadratic(X @ model.params["w"], y)[0], rel=1e-12)
+    # the same seed gives the same run as the epoch loop of train.train, step for step
+    other = linear.LeastSquares(2)
+    train.train(other, optim.SGD(0.05), X, y, epochs=2, batch_size=4, rng=np.random.default_rng(13),
+                loss=losses.quadratic)
+    again = linear.LeastSquares(2)
+    tr6 = train.trace_steps(again, optim.SGD(0.05), X, y, steps=6, batch_size=4, rng=np.random.default_rng(13),
+                            loss=losses.quadratic)
+    np.testing.assert_allclose(again.params["w"], other.params["w"], rtol=1e-13)
+    np.testing.assert_array_equal(tr6.train_loss, tr.train_loss[:7])
+
+
+def test_trace_steps_full_batch_is_gradient_descent_and_first_below():
+    rng = np.random.default_rng(14)
+    X, y, _ = data.linearly_separable(50, 3, rng, margin=0.05)
+    tr = train.trace_steps(linear.LogisticRegression(3), optim.SGD(0.5), X, y, steps=30, batch_size=50,
+                           rng=np.random.default_rng(0), loss=losses.logistic)
+    w, risks = np.zeros(3), []
+    for _ in range(31):
+        r, ds = losses.logistic(X @ w, y)
+        risks.append(r)
+        w = w - 0.5 * X.T @ ds
+    np.testing.assert_allclose(tr.train_loss, risks, rtol=1e-12)
+    assert np.all(np.diff(tr.train_loss) < 0)
+    target = tr.train_loss[11] * 1.0000001          # first reached at step 11
+    assert tr.first_below(target) == 11
+    assert tr.first_below(target, every=5) == 15     # checked only every 5 steps: rounded up
+    assert tr.first_below(0.0) is None
+
+
+def test_evaluate_gives_sign_accuracy_for_logistic_scores():
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+    y = np.array([1, 1, -1, 1])
+    model = linear.LogisticRegression(2)
+    model.params["w"][:] = [1.0, 0.0]     # scores 1, 0, -1, 0: predicts +1, +1, -1, +1
+    value, acc = train.evaluate(model, X, y, losses.logistic)
+    assert acc == 1.0 and value == pytest.approx(losses.logistic(X @ model.params["w"], y)[0])
+    model.params["w"][:] = [-1.0, 0.0]    # scores -1, 0, 1, 0: predicts -1, +1, +1, +1
+    assert train.evaluate(model, X, y, losses.logistic)[1] == 0.5
+
+
+# ---------------------------------------------------------------- separable data
+
+def test_separating_vector_and_max_margin_on_separable_data():
+    rng = np.random.default_rng(15)
+    X, y, w_star = data.linearly_separable(60, 2, rng, margin=0.2)
+    w = linear.separating_vector(X, y)
+    assert w is not None and np.all(y * (X @ w) >= 1 - 1e-9)
+    w_hat = linear.max_margin(X, y)
+    assert np.min(y * (X @ w_hat)) == pytest.approx(1.0, abs=1e-6)
+    gamma = 1 / np.linalg.norm(w_hat)
+    # brute force over unit vectors u(phi): the best margin min_n y_n u^T x_n
+    phi = np.linspace(0, 2 * np.pi, 200001)
+    U = np.stack([np.cos(phi), np.sin(phi)], axis=1)
+    best = np.max(np.min(y[:, None] * (X @ U.T), axis=0))
+    assert gamma == pytest.approx(best, rel=1e-4)
+    assert gamma >= 0.2 - 1e-9                    # w_star has margin >= 0.2 by construction
+    # with no minimizer, the logistic risk falls along the separating ray towards 0
+    risks = [losses.logistic(X @ (c * w_hat), y)[0] for c in (1, 10, 100)]
+    assert risks[0] > risks[1] > risks[2] > 0
+
+
+def test_separating_vector_none_when_not_separable():
+    X = np.array([[1.0, 1.0], [-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0]])
+    y = np.array([1, 1, -1, -1])          # XOR through the origin: no separating w
+    assert linear.separating_vector(X, y) is None
+    with pytest.raises(ValueError, match="not linearly separable"):
+        linear.max_margin(X, y)

@@ -55,3 +55,49 @@ class LeastSquares:
     def loss_and_grad(self, X, y, loss=losses.quadratic):
         value, dp = loss(self.forward(X), y)
         return value, {"w": X.T @ dp}
+
+
+# ---------------------------------------------------------------- separable data
+
+def separating_vector(X: np.ndarray, y: np.ndarray):
+    """A w with y_n w^T x_n >= 1 for every n (so sign(X w) = y everywhere), or None.
+
+    X: (N, d), y: (N,) in {-1, +1}. Solves the feasibility linear program with scipy's
+    HiGHS solver; None means the set is not linearly separable by a hyperplane through
+    the origin (add a column of ones to X for a bias). If a w exists, logistic
+    regression has no minimizer: R_N(c w) -> 0 as c -> oo, but R_N > 0 everywhere.
+    """
+    from scipy.optimize import linprog
+
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    N, d = X.shape
+    res = linprog(np.zeros(d), A_ub=-(y[:, None] * X), b_ub=-np.ones(N), bounds=[(None, None)] * d,
+                  method="highs")
+    if res.status == 2:          # infeasible: no separating hyperplane through the origin
+        return None
+    if res.status != 0:
+        raise RuntimeError(f"linprog failed: {res.message}")
+    return res.x
+
+
+def max_margin(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The hard-margin SVM through the origin: w_hat = argmin ||w|| subject to y_n w^T x_n >= 1.
+
+    X: (N, d), y: (N,) in {-1, +1}. The best margin of a unit vector is 1 / ||w_hat||:
+    max_{||u|| = 1} min_n y_n u^T x_n = 1 / ||w_hat||. On separable data gradient descent
+    on the logistic risk grows like w_hat log t in the long run (Soudry et al., 2018).
+    Raises ValueError when the set is not separable.
+    """
+    from scipy.optimize import minimize
+
+    w0 = separating_vector(X, y)
+    if w0 is None:
+        raise ValueError("the set is not linearly separable through the origin: no margin exists.")
+    A = np.asarray(y, dtype=np.float64)[:, None] * np.asarray(X, dtype=np.float64)
+    res = minimize(lambda w: 0.5 * w @ w, w0, jac=lambda w: w, method="SLSQP",
+                   constraints=[{"type": "ineq", "fun": lambda w: A @ w - 1.0, "jac": lambda w: A}],
+                   options={"maxiter": 1000, "ftol": 1e-10})
+    if not res.success or np.min(A @ res.x) < 1.0 - 1e-6:
+        raise RuntimeError(f"max_margin did not converge: {res.message}")
+    return res.x

@@ -14,6 +14,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -34,11 +35,20 @@ class History:
 
 
 def evaluate(model, X, y, loss=losses.softmax_cross_entropy) -> tuple[float, float | None]:
-    """(R on the whole set, accuracy or None). Classification when y holds integer labels."""
+    """(R on the whole set, accuracy or None). Classification when y holds integer labels.
+
+    Scores of shape (N, K) predict the argmax class; scores of shape (N,) with labels in
+    {-1, +1} (logistic regression) predict sign(s), 0 counting as +1.
+    """
     out = model.forward(X)
     value = loss(out, y)[0]
     y = np.asarray(y)
-    acc = float(np.mean(np.argmax(out, axis=1) == y)) if np.issubdtype(y.dtype, np.integer) and y.ndim == 1 else None
+    acc = None
+    if np.issubdtype(y.dtype, np.integer) and y.ndim == 1:
+        if out.ndim == 2:
+            acc = float(np.mean(np.argmax(out, axis=1) == y))
+        elif out.ndim == 1 and np.all(np.isin(y, (-1, 1))):
+            acc = float(np.mean(np.where(out >= 0, 1, -1) == y))
     return value, acc
 
 
@@ -102,3 +112,57 @@ def train(model, opt, X, y, *, epochs: int, batch_size: int, rng: np.random.Gene
         record(epoch)
         bar.show(epoch, f"loss {history.train_loss[-1]:.4f}")
     return history
+
+
+# ---------------------------------------------------------------- the risk after every step
+
+class StepTrace(NamedTuple):
+    """R_N after every step of a run (entry 0 is before training).
+
+    steps: (T+1,) 0, 1, ..., T; examples: (T+1,) per-sample gradients used so far
+    (B per step, N mod B for the last batch of an epoch); train_loss: (T+1,) R_N on the
+    whole training set; steps_per_epoch: the number of batches in one epoch.
+    """
+
+    steps: np.ndarray
+    examples: np.ndarray
+    train_loss: np.ndarray
+    steps_per_epoch: int
+
+    def first_below(self, target: float, every: int = 1):
+        """The first step t, among multiples of ``every``, with R_N(theta_t) <= target; None if none.
+
+        every=1 checks every step; every=steps_per_epoch checks only at the ends of epochs,
+        which rounds the answer up to a whole epoch.
+        """
+        hit = (self.train_loss <= target) & (self.steps % every == 0)
+        return int(np.argmax(hit)) if hit.any() else None
+
+
+def trace_steps(model, opt, X, y, *, steps: int, batch_size: int, rng: np.random.Generator,
+                loss=losses.softmax_cross_entropy, drop_last: bool = False) -> StepTrace:
+    """Mini-batch training for a fixed number of STEPS, with R_N evaluated after every step.
+
+    The same epochs as :func:`train` (a fresh permutation each, batches of ``batch_size``),
+    but the record does not depend on B: each step, of any batch size, gets one entry, so
+    runs with different B can be compared at the same step or the same number of examples.
+    The extra full pass per step makes it costly; it is for experiments on small sets.
+    """
+    N = X.shape[0]
+    state = opt.init(model.params)
+    examples = np.zeros(steps + 1, dtype=np.int64)
+    risk = np.empty(steps + 1)
+    risk[0] = loss(model.forward(X), y)[0]
+    t = 0
+    while t < steps:
+        for batch in data.minibatches(N, batch_size, rng, drop_last):
+            _, grads = model.loss_and_grad(X[batch], y[batch], loss)
+            new, state = opt.update(model.params, grads, state)
+            optim.apply(model.params, new)
+            t += 1
+            examples[t] = examples[t - 1] + len(batch)
+            risk[t] = loss(model.forward(X), y)[0]
+            if t == steps:
+                break
+    per_epoch = N // batch_size if drop_last else -(-N // batch_size)
+    return StepTrace(np.arange(steps + 1), examples, risk, per_epoch)
