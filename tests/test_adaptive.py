@@ -127,3 +127,14 @@ def test_axis_aligned_valley_is_easy_and_a_rotated_one_is_not():
     ga = aligned(run(optim.GradientDescent(0.0198), aligned.grad, w0, 200)[-1])
     gr = rotated(run(optim.GradientDescent(0.0198), rotated.grad, Q @ w0, 200)[-1])
     assert ga == pytest.approx(gr, rel=1e-9)
+
+
+def test_adagrad_on_an_aligned_valley_does_not_see_the_curvature():
+    """g_t(j) = h_j w_t(j): h_j cancels from AdaGrad's step, so each coordinate moves as with curvature 1 (up to eps)."""
+    curvatures = np.array([1.0, 100.0, 1e4])
+    path = run(optim.AdaGrad(0.5, eps=0.0), lambda w: curvatures * w, np.ones(3), 100)
+    flat = run(optim.AdaGrad(0.5, eps=0.0), lambda w: w, np.ones(3), 100)
+    np.testing.assert_allclose(path, flat, rtol=1e-12, atol=1e-300)
+    # gradient descent, by contrast, is unstable on the steepest coordinate with the step that suits the flattest
+    gd = run(optim.GradientDescent(0.5), lambda w: curvatures * w, np.ones(3), 20)
+    assert abs(gd[-1, 2]) > 1e10 and abs(gd[-1, 0]) < 1e-5
