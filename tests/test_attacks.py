@@ -255,7 +255,8 @@ def attacks(course: Path, home: Path) -> dict[str, dict]:
         "output-flood": {"cells": [code("""
             for _ in range(20000):
                 print("x" * 10000)
-            """)], "event": "printed more than"},
+            """)], "event": ("printed more than", "hit the memory limit")},   # which limit stops it first
+                                                                              # depends on the machine's load
         "slow-cells": {"cells": [code("import time\ntime.sleep(3.5)") for _ in range(6)], "event": "time limit"},
         "sleep-hook": {"cells": [code("""
             import time
@@ -450,7 +451,8 @@ def test_an_attack_earns_only_what_its_honest_part_earns(graded, name):
     if "flag" in spec:
         assert row["status"] == "flagged" and spec["flag"] in row["reason"], row
     if "event" in spec:
-        assert spec["event"] in row["reason"], row
+        events = spec["event"] if isinstance(spec["event"], tuple) else (spec["event"],)
+        assert any(event in row["reason"] for event in events), row
 
 
 @pytest.mark.parametrize("sid", ["stripped-setup-metadata", "skip-tags"])
