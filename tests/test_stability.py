@@ -54,22 +54,21 @@ def test_logistic_constants_bound_gradient_and_curvature():
 
 @pytest.fixture(scope="module")
 def cancer():
-    split = data.breast_cancer(np.random.default_rng(0))
-    pool = split                    # replacements: the held-out examples (pool.X_test), none of them in S
-    return split, pool
+    """A split whose held-out examples (X_test) serve as replacements: none of them is in S."""
+    return data.breast_cancer(np.random.default_rng(0))
 
 
 def test_paired_runs_match_a_plain_loop_for_one_pair(cancer):
-    split, pool = cancer
+    split = cancer
     X, y = split.X_train[:40], split.y_train[:40]
     def alpha(t):
         return 0.05 if t < 50 else 0.2                 # a schedule: the step changes at the switch
-    runs = stability.paired_logistic_runs(X, y, pool.X_test, pool.y_test, split.X_test, split.y_test, pairs=1,
+    runs = stability.paired_logistic_runs(X, y, split.X_test, split.y_test, split.X_test, split.y_test, pairs=1,
                                           alpha=alpha, mu=0.9, T0=50, epochs=2, rng=np.random.default_rng(3))
     # the same random choices, replayed one by one
     rng = np.random.default_rng(3)
     i = rng.integers(0, 40, size=1)[0]
-    X2, y2 = stability.neighbouring(X, y, i, pool.X_test[0], pool.y_test[0])
+    X2, y2 = stability.neighbouring(X, y, i, split.X_test[0], split.y_test[0])
     runs_w = []
     for Xs, ys in ((X, y), (X2, y2)):
         r = np.random.default_rng(3)
@@ -87,10 +86,10 @@ def test_paired_runs_match_a_plain_loop_for_one_pair(cancer):
 
 
 def test_sgd_stays_within_its_bound_on_every_pair(cancer):
-    split, pool = cancer
-    G, beta = stability.logistic_constants(np.vstack([split.X_train, pool.X_test]))
+    split = cancer
+    G, beta = stability.logistic_constants(np.vstack([split.X_train, split.X_test]))
     alpha = min(0.05, 2 / beta)
-    runs = stability.paired_logistic_runs(split.X_train, split.y_train, pool.X_test, pool.y_test, split.X_test,
+    runs = stability.paired_logistic_runs(split.X_train, split.y_train, split.X_test, split.y_test, split.X_test,
                                           split.y_test, pairs=64, alpha=alpha, epochs=4, rng=np.random.default_rng(4))
     bounds = np.array([stability.sgd_stability_bound(G, alpha, e) for e in runs.epoch])
     assert np.all(runs.gap_max <= bounds + 1e-12)
@@ -98,7 +97,7 @@ def test_sgd_stays_within_its_bound_on_every_pair(cancer):
 
 
 def test_a_replacement_equal_to_the_original_changes_nothing(cancer):
-    split, _ = cancer
+    split = cancer
     X, y = split.X_train[:1], split.y_train[:1]          # N = 1: every pair replaces row 0 by itself
     same = stability.paired_logistic_runs(X, y, X, y, split.X_test, split.y_test, pairs=3, alpha=0.05, mu=0.9,
                                           epochs=3, rng=np.random.default_rng(6))
@@ -106,11 +105,11 @@ def test_a_replacement_equal_to_the_original_changes_nothing(cancer):
 
 
 def test_momentum_gaps_exceed_sgd_and_early_momentum_stops_the_growth(cancer):
-    split, pool = cancer
+    split = cancer
     gaps = {}
     for name, kw in {"sgd": dict(alpha=0.01, mu=0.0), "sgdm": dict(alpha=0.01, mu=0.9),
                      "sgdem": dict(alpha=0.01, mu=0.9, T0=len(split.X_train))}.items():
-        runs = stability.paired_logistic_runs(split.X_train, split.y_train, pool.X_test, pool.y_test, split.X_test,
+        runs = stability.paired_logistic_runs(split.X_train, split.y_train, split.X_test, split.y_test, split.X_test,
                                               split.y_test, pairs=64, epochs=6, rng=np.random.default_rng(7), **kw)
         gaps[name] = runs.gap
     assert gaps["sgdm"][-1] > 2 * gaps["sgd"][-1]
@@ -121,9 +120,9 @@ def test_momentum_gaps_exceed_sgd_and_early_momentum_stops_the_growth(cancer):
 
 def test_sgdem_is_a_step_decay_on_the_logistic_loss(cancer):
     """Chapter 6's control: SGD whose step falls from alpha/(1-mu) to alpha at T0 tracks SGDEM."""
-    split, pool = cancer
+    split = cancer
     N = len(split.X_train)
-    runs = {name: stability.paired_logistic_runs(split.X_train, split.y_train, pool.X_test, pool.y_test,
+    runs = {name: stability.paired_logistic_runs(split.X_train, split.y_train, split.X_test, split.y_test,
                                                  split.X_test, split.y_test, pairs=32, epochs=5,
                                                  rng=np.random.default_rng(8), **kw)
             for name, kw in {"sgdem": dict(alpha=0.01, mu=0.9, T0=2 * N),
