@@ -249,6 +249,28 @@ def test_trace_steps_records_every_step_and_counts_examples():
     np.testing.assert_array_equal(tr6.train_loss, tr.train_loss[:7])
 
 
+def test_train_and_trace_steps_run_the_same_loop_and_draw_the_same_permutations():
+    X, y, _ = data.linear_regression(11, 2, np.random.default_rng(16))
+    for drop_last, per_epoch in ((False, 3), (True, 2)):     # N = 11, B = 4: batches 4, 4, 3 or 4, 4
+        a, b = linear.LeastSquares(2), linear.LeastSquares(2)
+        rng_a, rng_b = np.random.default_rng(17), np.random.default_rng(17)
+        h = train.train(a, optim.SGD(0.05), X, y, epochs=3, batch_size=4, rng=rng_a, loss=losses.quadratic,
+                        drop_last=drop_last)
+        tr = train.trace_steps(b, optim.SGD(0.05), X, y, steps=3 * per_epoch, batch_size=4, rng=rng_b,
+                               loss=losses.quadratic, drop_last=drop_last)
+        np.testing.assert_array_equal(a.params["w"], b.params["w"])
+        assert h.steps == [0, per_epoch, 2 * per_epoch, 3 * per_epoch] and tr.steps_per_epoch == per_epoch
+        np.testing.assert_array_equal(h.train_loss, tr.train_loss[::per_epoch])
+        assert tr.steps.tolist() == list(range(3 * per_epoch + 1))
+        # both drew exactly three permutations: no epoch is started beyond the last step
+        rng_c = np.random.default_rng(17)
+        for _ in range(3):
+            rng_c.permutation(11)
+        assert rng_a.bit_generator.state == rng_b.bit_generator.state == rng_c.bit_generator.state
+    s = np.array([2.0, 0.0, -0.0, -1e-300])
+    assert linear.sign_labels(s).tolist() == [1, 1, 1, -1]      # 0 counts as +1
+
+
 def test_trace_steps_full_batch_is_gradient_descent_and_first_below():
     rng = np.random.default_rng(14)
     X, y, _ = data.linearly_separable(50, 3, rng, margin=0.05)

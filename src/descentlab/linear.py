@@ -29,7 +29,12 @@ class LogisticRegression:
 
     def predict(self, X) -> np.ndarray:
         """sign(w^T x) in {-1, +1} (0 scores count as +1)."""
-        return np.where(self.forward(X) >= 0, 1, -1)
+        return sign_labels(self.forward(X))
+
+
+def sign_labels(scores) -> np.ndarray:
+    """The labels in {-1, +1} that scores predict: sign(s), 0 counting as +1."""
+    return np.where(np.asarray(scores) >= 0, 1, -1)
 
 
 def logistic_sgd_step(w: np.ndarray, x: np.ndarray, y: float, alpha: float) -> np.ndarray:

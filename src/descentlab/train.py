@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import data, losses, optim
+from . import data, linear, losses, optim
 
 
 @dataclass
@@ -48,7 +48,7 @@ def evaluate(model, X, y, loss=losses.softmax_cross_entropy) -> tuple[float, flo
         if out.ndim == 2:
             acc = float(np.mean(np.argmax(out, axis=1) == y))
         elif out.ndim == 1 and np.all(np.isin(y, (-1, 1))):
-            acc = float(np.mean(np.where(out >= 0, 1, -1) == y))
+            acc = float(np.mean(linear.sign_labels(out) == y))
     return value, acc
 
 
@@ -72,6 +72,30 @@ class Progress:
         sys.stderr.flush()
 
 
+def _steps(model, opt, X, y, batch_size, rng, loss, drop_last):
+    """Mini-batch training without end, one item per event: (epoch, batch, state).
+
+    First (0, None, state) before any step; then, for epoch = 1, 2, ..., an item
+    (epoch, batch, state) after each step (batch: the indices used, state: the optimizer
+    state after the update, the model's arrays already updated in place), and
+    (epoch, None, state) once the epoch's batches are done. Each epoch draws its
+    permutation from rng when its first batch is needed, so a caller that stops
+    taking items leaves rng where the last step left it.
+    """
+    N = X.shape[0]
+    state = opt.init(model.params)
+    yield 0, None, state
+    epoch = 0
+    while True:
+        epoch += 1
+        for batch in data.minibatches(N, batch_size, rng, drop_last):
+            _, grads = model.loss_and_grad(X[batch], y[batch], loss)
+            new, state = opt.update(model.params, grads, state)
+            optim.apply(model.params, new)
+            yield epoch, batch, state
+        yield epoch, None, state
+
+
 def train(model, opt, X, y, *, epochs: int, batch_size: int, rng: np.random.Generator,
           loss=losses.softmax_cross_entropy, X_test=None, y_test=None,
           progress: bool | None = None, drop_last: bool = False) -> History:
@@ -83,15 +107,13 @@ def train(model, opt, X, y, *, epochs: int, batch_size: int, rng: np.random.Gene
     """
     if progress is None:
         progress = sys.stderr.isatty()
-    N = X.shape[0]
-    state = opt.init(model.params)
     history = History()
     bar = Progress(epochs, progress)
     start = time.perf_counter()
 
-    def record(epoch: int) -> None:
+    def record(epoch: int, t: int) -> None:
         history.epoch.append(epoch)
-        history.steps.append(state.t)
+        history.steps.append(t)
         history.seconds.append(time.perf_counter() - start)
         r, a = evaluate(model, X, y, loss)
         history.train_loss.append(r)
@@ -103,14 +125,14 @@ def train(model, opt, X, y, *, epochs: int, batch_size: int, rng: np.random.Gene
         history.test_loss.append(r)
         history.test_acc.append(a)
 
-    record(0)
-    for epoch in range(1, epochs + 1):
-        for batch in data.minibatches(N, batch_size, rng, drop_last):
-            _, grads = model.loss_and_grad(X[batch], y[batch], loss)
-            new, state = opt.update(model.params, grads, state)
-            optim.apply(model.params, new)
-        record(epoch)
-        bar.show(epoch, f"loss {history.train_loss[-1]:.4f}")
+    for epoch, batch, state in _steps(model, opt, X, y, batch_size, rng, loss, drop_last):
+        if batch is not None:            # a step inside an epoch: nothing to record
+            continue
+        record(epoch, state.t)
+        if epoch > 0:
+            bar.show(epoch, f"loss {history.train_loss[-1]:.4f}")
+        if epoch >= epochs:
+            break
     return history
 
 
@@ -119,15 +141,19 @@ def train(model, opt, X, y, *, epochs: int, batch_size: int, rng: np.random.Gene
 class StepTrace(NamedTuple):
     """R_N after every step of a run (entry 0 is before training).
 
-    steps: (T+1,) 0, 1, ..., T; examples: (T+1,) per-sample gradients used so far
-    (B per step, N mod B for the last batch of an epoch); train_loss: (T+1,) R_N on the
-    whole training set; steps_per_epoch: the number of batches in one epoch.
+    examples: (T+1,) per-sample gradients used so far (B per step, N mod B for the last
+    batch of an epoch); train_loss: (T+1,) R_N on the whole training set;
+    steps_per_epoch: the number of batches in one epoch; steps (a property): (T+1,) 0, 1, ..., T.
     """
 
-    steps: np.ndarray
     examples: np.ndarray
     train_loss: np.ndarray
     steps_per_epoch: int
+
+    @property
+    def steps(self) -> np.ndarray:
+        """(T+1,) the step numbers 0, 1, ..., T of the entries."""
+        return np.arange(len(self.train_loss))
 
     def first_below(self, target: float, every: int = 1):
         """The first step t, among multiples of ``every``, with R_N(theta_t) <= target; None if none.
@@ -149,20 +175,17 @@ def trace_steps(model, opt, X, y, *, steps: int, batch_size: int, rng: np.random
     The extra full pass per step makes it costly; it is for experiments on small sets.
     """
     N = X.shape[0]
-    state = opt.init(model.params)
     examples = np.zeros(steps + 1, dtype=np.int64)
     risk = np.empty(steps + 1)
     risk[0] = loss(model.forward(X), y)[0]
+    run = _steps(model, opt, X, y, batch_size, rng, loss, drop_last)
     t = 0
     while t < steps:
-        for batch in data.minibatches(N, batch_size, rng, drop_last):
-            _, grads = model.loss_and_grad(X[batch], y[batch], loss)
-            new, state = opt.update(model.params, grads, state)
-            optim.apply(model.params, new)
-            t += 1
-            examples[t] = examples[t - 1] + len(batch)
-            risk[t] = loss(model.forward(X), y)[0]
-            if t == steps:
-                break
+        _, batch, _ = next(run)
+        if batch is None:                # the start, or the end of an epoch
+            continue
+        t += 1
+        examples[t] = examples[t - 1] + len(batch)
+        risk[t] = loss(model.forward(X), y)[0]
     per_epoch = N // batch_size if drop_last else -(-N // batch_size)
-    return StepTrace(np.arange(steps + 1), examples, risk, per_epoch)
+    return StepTrace(examples, risk, per_epoch)
