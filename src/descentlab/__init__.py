@@ -6,4 +6,4 @@ Modules are named after the lecture's sections and imported by name, e.g.
 
 __version__ = "0.1.0"
 
-from . import data, functions, grad, linear, losses, nn, optim, plots, rates, scalar_net, stability, train  # noqa: E402,F401
+from . import data, functions, grad, linear, losses, nn, optim, plots, rates, scalar_net, stability, timing, train  # noqa: E402,F401
