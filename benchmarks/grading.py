@@ -24,7 +24,8 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from test_grading import WRONG_1, _cell, fill, solutions_by_cell  # noqa: E402
+from mistakes_01 import WRONG as WRONG_1  # noqa: E402
+from test_grading import _cell, fill, solutions_by_cell  # noqa: E402
 
 CHAPTER = "01-gradients"
 PLAIN_CONFIG = """c = get_config()

@@ -95,14 +95,27 @@ def background(key: str, fn, *args) -> Future:
     return BACKGROUND[key]
 
 
+def chapters_of(items) -> set[str] | None:
+    """The chapters that the selected tests of a module ask for; None when one of them asks for no chapter."""
+    chapters = set()
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "chapter" not in params:
+            return None
+        chapters.add(params["chapter"])
+    return chapters
+
+
+@pytest.hookimpl(trylast=True)          # after -k and -m have deselected: start only what will be read
 def pytest_collection_modifyitems(session, config, items):
-    starts = {}
+    starts, selected = {}, {}
     for item in items:
         start = getattr(item.module, "start_in_background", None) if hasattr(item, "module") else None
         if start is not None:
             starts[item.module.__name__] = start
+            selected.setdefault(item.module.__name__, []).append(item)
     for name in sorted(starts):            # the attack corpus first: it is one long run
-        starts[name]()
+        starts[name](chapters_of(selected[name]))
     # their tests run last, so that the other tests use the time they take
     items.sort(key=lambda item: getattr(item, "module", None) is not None and item.module.__name__ in starts)
 

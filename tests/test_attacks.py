@@ -324,7 +324,7 @@ def _plant(course: Path) -> None:
     nbformat.write(nb, path)
 
 
-def start_in_background() -> None:
+def start_in_background(chapters=None) -> None:
     if sandbox.available_mode() != "none":
         background("attacks", grade_class)
 

@@ -3,7 +3,9 @@
     python tools/release.py            # every chapter
     python tools/release.py 01-gradients
 
-For each chapter this (1) re-executes the source notebook in place, so the outputs
+For each chapter this (0) puts the one source of the check helpers, tools/checks.py,
+into the source notebook's set-up cell (between its BEGIN and END CHECK HELPERS lines),
+(1) re-executes the source notebook in place, so the outputs
 stored in it are the ones the tests compare against (nbval), and (2) runs the real
 `nbgrader generate_assignment` into a scratch folder with a scratch gradebook and
 copies the generated notebooks into chapters/<chapter>/. The generated files are
@@ -26,10 +28,42 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 CHAPTERS = ROOT / "chapters"
+CHECKS = ROOT / "tools" / "checks.py"
+BEGIN, END = "# ---- BEGIN CHECK HELPERS", "# ---- END CHECK HELPERS ----"
 
 
 def chapters() -> list[str]:
     return sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def check_helpers() -> str:
+    """The check-helper block of tools/checks.py, its BEGIN and END lines included."""
+    text = CHECKS.read_text()
+    return text[text.index(BEGIN):text.index(END) + len(END)]
+
+
+def helper_block(source: str) -> tuple[int, int] | None:
+    """Where a cell's check-helper block starts and ends, or None."""
+    if BEGIN not in source:
+        return None
+    start = source.index(BEGIN)
+    return start, source.index(END, start) + len(END)
+
+
+def inject_check_helpers(path: Path) -> bool:
+    """Replace the check-helper block of the notebook's set-up cell by tools/checks.py's; True if it changed."""
+    nb = nbformat.read(path, as_version=4)
+    blocks = [(cell, helper_block(cell.source)) for cell in nb.cells if cell.cell_type == "code"]
+    blocks = [(cell, span) for cell, span in blocks if span]
+    if len(blocks) != 1:
+        raise RuntimeError(f"{path}: expected one set-up cell with a '{BEGIN}' block, found {len(blocks)}")
+    cell, (start, end) = blocks[0]
+    new = cell.source[:start] + check_helpers() + cell.source[end:]
+    if new == cell.source:
+        return False
+    cell.source = new
+    nbformat.write(nb, path)
+    return True
 
 
 def execute_in_place(path: Path, timeout: int = 300) -> None:
@@ -79,6 +113,9 @@ def generate(chapter: str, out_dir: Path) -> dict[str, Path]:
 
 
 def release(chapter: str, execute: bool = True) -> list[Path]:
+    for src in sorted((SOLUTIONS / chapter).glob("*.ipynb")):
+        if inject_check_helpers(src):
+            print(f"updated the check helpers in {src.relative_to(ROOT)}", flush=True)
     if execute:
         for src in sorted((SOLUTIONS / chapter).glob("*.ipynb")):
             print(f"executing {src.relative_to(ROOT)}", flush=True)

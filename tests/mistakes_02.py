@@ -1,0 +1,204 @@
+"""Chapter 2's usual mistakes (02-backprop): the wrong answers its tests must catch.
+
+WRONG[cell][label] is a plausible wrong answer that replaces one solution cell (by its
+nbgrader grade_id); TASK_OF maps that cell to the test cell whose points it must lose.
+SAYS[cell][label] is what the first line of that test's failure must contain under
+nbgrader's Validate (tests/test_validate.py): what to fix, in the student's words.
+"""
+
+CHAPTER = "02-backprop"
+POINTS = 14
+# Task 5 calls the student's dense_backward from task 4, by design: a wrong layer
+# backward may also cost the network backward, and nothing else.
+DEPENDS = {"dense_backward": {"test_mlp_backward"}}
+
+WRONG = {
+    "activation_derivatives": {
+        "sigmoid' returns sigmoid": """
+            def sigmoid_prime(z):
+                return sigmoid(z)
+
+            def tanh_prime(z):
+                return 1.0 - np.tanh(z) ** 2
+
+            def relu_prime(z):
+                return (np.asarray(z) > 0).astype(float)
+        """,
+        "tanh' evaluated as 1 - z^2": """
+            def sigmoid_prime(z):
+                s = sigmoid(z)
+                return s * (1.0 - s)
+
+            def tanh_prime(z):
+                return 1.0 - z ** 2
+
+            def relu_prime(z):
+                return (np.asarray(z) > 0).astype(float)
+        """,
+        "relu'(0) = 1": """
+            def sigmoid_prime(z):
+                s = sigmoid(z)
+                return s * (1.0 - s)
+
+            def tanh_prime(z):
+                return 1.0 - np.tanh(z) ** 2
+
+            def relu_prime(z):
+                return (np.asarray(z) >= 0).astype(float)
+        """,
+        "naive sigmoid overflows": """
+            def sigmoid_prime(z):
+                s = 1.0 / (1.0 + np.exp(-z))
+                return s * (1.0 - s)
+
+            def tanh_prime(z):
+                return 1.0 - np.tanh(z) ** 2
+
+            def relu_prime(z):
+                return (np.asarray(z) > 0).astype(float)
+        """,
+    },
+    "softmax": {
+        "no max subtraction": """
+            def softmax(Z):
+                E = np.exp(Z)
+                return E / E.sum(axis=1, keepdims=True)
+        """,
+        "normalises columns": """
+            def softmax(Z):
+                E = np.exp(Z - Z.max(axis=0, keepdims=True))
+                return E / E.sum(axis=0, keepdims=True)
+        """,
+        "subtracts the global maximum": """
+            def softmax(Z):
+                E = np.exp(Z - Z.max())
+                return E / E.sum(axis=1, keepdims=True)
+        """,
+    },
+    "softmax_cross_entropy": {
+        "sum instead of mean": """
+            def softmax_cross_entropy(Z, labels):
+                B = Z.shape[0]
+                P = softmax(Z)
+                Y = np.eye(Z.shape[1])[labels]
+                return float(-np.sum(np.log(P[np.arange(B), labels]))), P - Y
+        """,
+        "gradient without 1/B": """
+            def softmax_cross_entropy(Z, labels):
+                B = Z.shape[0]
+                shifted = Z - Z.max(axis=1, keepdims=True)
+                log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+                Y = np.eye(Z.shape[1])[labels]
+                return float(-log_p[np.arange(B), labels].mean()), np.exp(log_p) - Y
+        """,
+        "log of the softmax underflows": """
+            def softmax_cross_entropy(Z, labels):
+                B = Z.shape[0]
+                P = softmax(Z)
+                Y = np.eye(Z.shape[1])[labels]
+                return float(-np.mean(np.log(P[np.arange(B), labels]))), (P - Y) / B
+        """,
+        "sign flipped gradient": """
+            def softmax_cross_entropy(Z, labels):
+                B = Z.shape[0]
+                shifted = Z - Z.max(axis=1, keepdims=True)
+                log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+                Y = np.eye(Z.shape[1])[labels]
+                return float(-log_p[np.arange(B), labels].mean()), (Y - np.exp(log_p)) / B
+        """,
+    },
+    "dense_backward": {
+        "missing transpose": """
+            def dense_backward(dZ, A_prev, W):
+                return dZ @ W, A_prev.T @ dZ, dZ.sum(axis=0)
+        """,
+        "mean over the batch for db": """
+            def dense_backward(dZ, A_prev, W):
+                return dZ @ W.T, A_prev.T @ dZ, dZ.mean(axis=0)
+        """,
+        "dW transposed": """
+            def dense_backward(dZ, A_prev, W):
+                return dZ @ W.T, dZ.T @ A_prev, dZ.sum(axis=0)
+        """,
+    },
+    "mlp_backward": {
+        "g' at A instead of Z": """
+            def mlp_backward(Ws, zs, As, delta_L, g_prime):
+                grads, delta = {}, delta_L
+                for l in range(len(Ws), 0, -1):
+                    dA_prev, grads[f"W{l}"], grads[f"b{l}"] = dense_backward(delta, As[l - 1], Ws[l - 1])
+                    if l > 1:
+                        delta = dA_prev * g_prime(As[l - 1])
+                return grads
+        """,
+        "forgets g'": """
+            def mlp_backward(Ws, zs, As, delta_L, g_prime):
+                grads, delta = {}, delta_L
+                for l in range(len(Ws), 0, -1):
+                    dA_prev, grads[f"W{l}"], grads[f"b{l}"] = dense_backward(delta, As[l - 1], Ws[l - 1])
+                    delta = dA_prev
+                return grads
+        """,
+        "g' of the wrong layer": """
+            def mlp_backward(Ws, zs, As, delta_L, g_prime):
+                grads, delta = {}, delta_L
+                for l in range(len(Ws), 0, -1):
+                    dA_prev, grads[f"W{l}"], grads[f"b{l}"] = dense_backward(delta, As[l - 1], Ws[l - 1])
+                    if l > 1:
+                        delta = dA_prev * g_prime(zs[l])
+                return grads
+        """,
+    },
+    "gradient_check": {
+        "forward difference": """
+            def gradient_check(R, params, grads, eps=1e-6):
+                errors = {}
+                for name, theta in params.items():
+                    numeric = np.zeros_like(theta, dtype=float)
+                    base = R(params)
+                    for i in np.ndindex(theta.shape):
+                        saved = theta[i]
+                        theta[i] = saved + eps
+                        numeric[i] = (R(params) - base) / eps
+                        theta[i] = saved
+                    a = np.asarray(grads[name], dtype=float)
+                    errors[name] = float(np.max(np.abs(a - numeric) / np.maximum(np.maximum(np.abs(a), np.abs(numeric)), 1e-2)))
+                return errors
+        """,
+        "does not restore the parameters": """
+            def gradient_check(R, params, grads, eps=1e-6):
+                errors = {}
+                for name, theta in params.items():
+                    numeric = np.zeros_like(theta, dtype=float)
+                    for i in np.ndindex(theta.shape):
+                        theta[i] += eps
+                        plus = R(params)
+                        theta[i] -= 2 * eps
+                        minus = R(params)
+                        numeric[i] = (plus - minus) / (2 * eps)
+                    a = np.asarray(grads[name], dtype=float)
+                    errors[name] = float(np.max(np.abs(a - numeric) / np.maximum(np.maximum(np.abs(a), np.abs(numeric)), 1e-2)))
+                return errors
+        """,
+        "absolute instead of relative error": """
+            def gradient_check(R, params, grads, eps=1e-6):
+                errors = {}
+                for name, theta in params.items():
+                    numeric = np.zeros_like(theta, dtype=float)
+                    for i in np.ndindex(theta.shape):
+                        saved = theta[i]
+                        theta[i] = saved + eps
+                        plus = R(params)
+                        theta[i] = saved - eps
+                        minus = R(params)
+                        theta[i] = saved
+                        numeric[i] = (plus - minus) / (2 * eps)
+                    errors[name] = float(np.max(np.abs(np.asarray(grads[name]) - numeric)))
+                return errors
+        """,
+    },
+}
+
+TASK_OF = {cell: f"test_{cell}" for cell in WRONG}
+
+SAYS: dict[str, dict[str, str]] = {cell: {} for cell in WRONG}

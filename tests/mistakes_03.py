@@ -1,0 +1,112 @@
+"""Chapter 3's usual mistakes (03-sgd): the wrong answers its tests must catch.
+
+WRONG[cell][label] is a plausible wrong answer that replaces one solution cell (by its
+nbgrader grade_id); TASK_OF maps that cell to the test cell whose points it must lose.
+SAYS[cell][label] is what the first line of that test's failure must contain under
+nbgrader's Validate (tests/test_validate.py): what to fix, in the student's words.
+"""
+
+CHAPTER = "03-sgd"
+POINTS = 11
+# Task 5 trains with the student's minibatches from task 1.
+DEPENDS = {"minibatches": {"test_train_digits"}}
+
+WRONG = {
+    "minibatches": {
+        "no shuffling": """
+            def minibatches(N, B, rng):
+                order = np.arange(N)
+                return [order[start:start + B] for start in range(0, N, B)]
+        """,
+        "the same permutation every epoch": """
+            def minibatches(N, B, rng):
+                order = np.random.default_rng(0).permutation(N)
+                return [order[start:start + B] for start in range(0, N, B)]
+        """,
+        "drops the last partial batch": """
+            def minibatches(N, B, rng):
+                order = rng.permutation(N)
+                return [order[start:start + B] for start in range(0, N - B + 1, B)]
+        """,
+    },
+    "logistic_grad": {
+        "labels treated as 0/1": """
+            def logistic_grad(w, X, y):
+                p = 1.0 / (1.0 + np.exp(-(X @ w)))
+                return X.T @ (p - y) / len(y)
+        """,
+        "sum instead of mean": """
+            def logistic_grad(w, X, y):
+                weight = np.exp(-np.logaddexp(0.0, y * (X @ w)))
+                return -(X.T @ (y * weight))
+        """,
+        "overflows for large margins": """
+            def logistic_grad(w, X, y):
+                return -(X.T @ (y / (1.0 + np.exp(y * (X @ w))))) / len(y)
+        """,
+    },
+    "sgd_step": {
+        "divides by N instead of B": """
+            def sgd_step(w, X, y, batch, alpha, grad_fn):
+                return w - alpha * sum(grad_fn(w, X[i], y[i]) for i in batch) / len(X)
+        """,
+        "steps up the gradient": """
+            def sgd_step(w, X, y, batch, alpha, grad_fn):
+                return w + alpha * sum(grad_fn(w, X[i], y[i]) for i in batch) / len(batch)
+        """,
+        "modifies w in place": """
+            def sgd_step(w, X, y, batch, alpha, grad_fn):
+                w -= alpha * sum(grad_fn(w, X[i], y[i]) for i in batch) / len(batch)
+                return w
+        """,
+    },
+    "average_stochastic_gradient": {
+        "one index used k times": """
+            def average_stochastic_gradient(w, X, y, k, rng, grad_fn):
+                j = rng.integers(0, X.shape[0])
+                return grad_fn(w, X[j], y[j])
+        """,
+        "the first k samples instead of random ones": """
+            def average_stochastic_gradient(w, X, y, k, rng, grad_fn):
+                idx = np.arange(k) % X.shape[0]
+                return sum(grad_fn(w, X[j], y[j]) for j in idx) / k
+        """,
+        "divides by N instead of k": """
+            def average_stochastic_gradient(w, X, y, k, rng, grad_fn):
+                idx = rng.integers(0, X.shape[0], size=k)
+                return sum(grad_fn(w, X[j], y[j]) for j in idx) / X.shape[0]
+        """,
+    },
+    "train_digits": {
+        "never updates the parameters": """
+            def train_digits(X, y, rng):
+                params = init_mlp([64, 64, 10], rng)
+                for batch in minibatches(X.shape[0], 32, rng):
+                    _, grads = mlp_loss_and_grad(params, X[batch], y[batch])
+                return params
+        """,
+        "a step size that diverges": """
+            def train_digits(X, y, rng):
+                params = init_mlp([64, 64, 10], rng)
+                for epoch in range(10):
+                    for batch in minibatches(X.shape[0], 32, rng):
+                        _, grads = mlp_loss_and_grad(params, X[batch], y[batch])
+                        for name in params:
+                            params[name] = params[name] - 50.0 * grads[name]
+                return params
+        """,
+        "a single batch of training": """
+            def train_digits(X, y, rng):
+                params = init_mlp([64, 64, 10], rng)
+                batch = minibatches(X.shape[0], 32, rng)[0]
+                _, grads = mlp_loss_and_grad(params, X[batch], y[batch])
+                for name in params:
+                    params[name] = params[name] - 0.1 * grads[name]
+                return params
+        """,
+    },
+}
+
+TASK_OF = {cell: f"test_{cell}" for cell in WRONG}
+
+SAYS: dict[str, dict[str, str]] = {cell: {} for cell in WRONG}

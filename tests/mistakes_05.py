@@ -1,0 +1,129 @@
+"""Chapter 5's usual mistakes (05-adaptive): the wrong answers its tests must catch.
+
+WRONG[cell][label] is a plausible wrong answer that replaces one solution cell (by its
+nbgrader grade_id); TASK_OF maps that cell to the test cell whose points it must lose.
+SAYS[cell][label] is what the first line of that test's failure must contain under
+nbgrader's Validate (tests/test_validate.py): what to fix, in the student's words.
+"""
+
+CHAPTER = "05-adaptive"
+POINTS = 10
+# Task 4 trains with the student's adam_step from task 3.
+DEPENDS = {"adam_step": {"test_adam_logistic"}}
+
+WRONG = {
+    "adagrad_step": {
+        "eps outside the root": """
+            def adagrad_step(w, c, g, alpha, eps=1e-6):
+                c_new = c + g * g
+                return w - alpha * g / (np.sqrt(c_new) + eps), c_new
+        """,
+        "no running sum": """
+            def adagrad_step(w, c, g, alpha, eps=1e-6):
+                c_new = g * g
+                return w - alpha * g / np.sqrt(c_new + eps), c_new
+        """,
+        "divides by the old sum": """
+            def adagrad_step(w, c, g, alpha, eps=1e-6):
+                return w - alpha * g / np.sqrt(c + eps), c + g * g
+        """,
+        "updates c in place": """
+            def adagrad_step(w, c, g, alpha, eps=1e-6):
+                c += g * g
+                return w - alpha * g / np.sqrt(c + eps), c
+        """,
+    },
+    "rmsprop_step": {
+        "beta and 1 - beta swapped": """
+            def rmsprop_step(w, c, g, alpha, beta=0.9, eps=1e-6):
+                c_new = (1 - beta) * c + beta * g * g
+                return w - alpha * g / np.sqrt(c_new + eps), c_new
+        """,
+        "no (1 - beta) factor": """
+            def rmsprop_step(w, c, g, alpha, beta=0.9, eps=1e-6):
+                c_new = beta * c + g * g
+                return w - alpha * g / np.sqrt(c_new + eps), c_new
+        """,
+        "AdaGrad's sum": """
+            def rmsprop_step(w, c, g, alpha, beta=0.9, eps=1e-6):
+                c_new = c + g * g
+                return w - alpha * g / np.sqrt(c_new + eps), c_new
+        """,
+        "no square root": """
+            def rmsprop_step(w, c, g, alpha, beta=0.9, eps=1e-6):
+                c_new = beta * c + (1 - beta) * g * g
+                return w - alpha * g / (c_new + eps), c_new
+        """,
+    },
+    "adam_step": {
+        "no bias correction": """
+            def adam_step(w, v, c, g, t, alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+                v_new = beta1 * v + (1 - beta1) * g
+                c_new = beta2 * c + (1 - beta2) * g * g
+                return w - alpha * v_new / (np.sqrt(c_new) + eps), v_new, c_new
+        """,
+        "eps inside the root": """
+            def adam_step(w, v, c, g, t, alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+                v_new = beta1 * v + (1 - beta1) * g
+                c_new = beta2 * c + (1 - beta2) * g * g
+                v_hat, c_hat = v_new / (1 - beta1**t), c_new / (1 - beta2**t)
+                return w - alpha * v_hat / np.sqrt(c_hat + eps), v_new, c_new
+        """,
+        "returns the corrected moments": """
+            def adam_step(w, v, c, g, t, alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+                v_hat = (beta1 * v + (1 - beta1) * g) / (1 - beta1**t)
+                c_hat = (beta2 * c + (1 - beta2) * g * g) / (1 - beta2**t)
+                return w - alpha * v_hat / (np.sqrt(c_hat) + eps), v_hat, c_hat
+        """,
+        "corrects only the second moment": """
+            def adam_step(w, v, c, g, t, alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+                v_new = beta1 * v + (1 - beta1) * g
+                c_new = beta2 * c + (1 - beta2) * g * g
+                return w - alpha * v_new / (np.sqrt(c_new / (1 - beta2**t)) + eps), v_new, c_new
+        """,
+    },
+    "adam_logistic": {
+        "restarts the step count every epoch": """
+            def adam_logistic(X, y, alpha, B, epochs, rng):
+                w = np.zeros(X.shape[1])
+                v, c = np.zeros_like(w), np.zeros_like(w)
+                for epoch in range(epochs):
+                    for t, batch in enumerate(minibatches(X.shape[0], B, rng), start=1):
+                        w, v, c = adam_step(w, v, c, logistic_grad(w, X[batch], y[batch]), t, alpha=alpha)
+                return w
+        """,
+        "resets the moments every epoch": """
+            def adam_logistic(X, y, alpha, B, epochs, rng):
+                w, t = np.zeros(X.shape[1]), 0
+                for epoch in range(epochs):
+                    v, c = np.zeros_like(w), np.zeros_like(w)
+                    for batch in minibatches(X.shape[0], B, rng):
+                        t += 1
+                        w, v, c = adam_step(w, v, c, logistic_grad(w, X[batch], y[batch]), t, alpha=alpha)
+                return w
+        """,
+        "plain SGD": """
+            def adam_logistic(X, y, alpha, B, epochs, rng):
+                w = np.zeros(X.shape[1])
+                for epoch in range(epochs):
+                    for batch in minibatches(X.shape[0], B, rng):
+                        w = w - alpha * logistic_grad(w, X[batch], y[batch])
+                return w
+        """,
+        "counts steps from 0": """
+            def adam_logistic(X, y, alpha, B, epochs, rng):
+                w = np.zeros(X.shape[1])
+                v, c = np.zeros_like(w), np.zeros_like(w)
+                t = 0
+                for epoch in range(epochs):
+                    for batch in minibatches(X.shape[0], B, rng):
+                        w, v, c = adam_step(w, v, c, logistic_grad(w, X[batch], y[batch]), t, alpha=alpha)
+                        t += 1
+                return w
+        """,
+    },
+}
+
+TASK_OF = {cell: f"test_{cell}" for cell in WRONG}
+
+SAYS: dict[str, dict[str, str]] = {cell: {} for cell in WRONG}
