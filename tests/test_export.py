@@ -32,7 +32,7 @@ import export_student  # noqa: E402
 
 # The allow-list as this test states it (the exporter keeps its own copy).
 EXPORTED_FILES = {"_config.yml", "_toc.yml", "intro.md", "notation.md", "glossary.md", "bibliography.md",
-                  "references.bib", "LICENSE"}
+                  "references.bib", "LICENSE", "constraints.txt"}
 EXPORTED_DIRS = ("_ext/", "_static/", "binder/", "chapters/", "src/descentlab/")
 GENERATED = {"pyproject.toml", "Makefile", "README.md", ".gitignore"}
 EDITED = {"_toc.yml", "_config.yml", "intro.md"}
@@ -313,7 +313,8 @@ def test_student_pyproject_has_the_book_and_nothing_for_grading(exported):
     instructor = tomllib.loads(at_head("pyproject.toml").decode())
     assert data["project"]["name"] == "descentlab"
     assert data["project"]["dependencies"] == instructor["project"]["dependencies"]
-    assert data["project"]["optional-dependencies"] == {"book": instructor["project"]["optional-dependencies"]["book"]}
+    extras = instructor["project"]["optional-dependencies"]
+    assert data["project"]["optional-dependencies"] == {"plot": extras["plot"], "book": extras["book"]}
     assert "scripts" not in data["project"] and set(data["tool"]) == {"setuptools"}
     assert data["tool"]["setuptools"]["packages"]["find"]["include"] == ["descentlab", "descentlab.*"]
     for word in ("nbgrader", "pytest", "grading", "gradeguard", "torch"):

@@ -42,6 +42,7 @@ TEMPLATES = Path(__file__).resolve().parent / "student"
 ALLOWED_FILES = (
     "_config.yml", "_toc.yml", "intro.md", "notation.md", "glossary.md", "bibliography.md",
     "references.bib", "LICENSE",
+    "constraints.txt",          # the pinned stack its `make book` installs through (-c constraints.txt)
 )
 ALLOWED_DIRS = (
     "_ext/", "_static/", "binder/", "chapters/",
@@ -291,14 +292,20 @@ def toml_value(value) -> str:
 PROJECT_KEYS = ("name", "version", "description", "requires-python", "license", "authors", "dependencies")
 
 
+STUDENT_EXTRAS = ("plot", "book")
+
+
 def student_pyproject(text: str) -> str:
-    """descentlab with the `book` extra: no grading or test extras, no scripts, no other package."""
+    """descentlab with the `plot` extra (what the pages' install line asks for) and the `book`
+    extra: no grading or test extras, no scripts, no other package."""
     data = tomllib.loads(text)
     project = data["project"]
-    book = project.get("optional-dependencies", {}).get("book")
-    if not book:
-        raise ExportError("pyproject.toml has no `book` extra")
-    out = ["# descentlab, the book's library, and what builds the book (pip install -e '.[book]').",
+    extras = {name: project.get("optional-dependencies", {}).get(name) for name in STUDENT_EXTRAS}
+    for name, items in extras.items():
+        if not items:
+            raise ExportError(f"pyproject.toml has no `{name}` extra")
+    out = ["# descentlab, the book's library (pip install '.[plot]' for the pages' figures), and",
+           "# what builds the book (pip install -e '.[book]').",
            "[build-system]"]
     out += [f"{k} = {toml_value(v)}" for k, v in data["build-system"].items()]
     out += ["", "[project]"]
@@ -307,11 +314,11 @@ def student_pyproject(text: str) -> str:
             out.append(f"{key} = {toml_value(project[key])}")
         if key == "description":
             out.append('readme = "README.md"')
-    out += ["", "[project.optional-dependencies]", f"book = {toml_value(book)}",
+    out += ["", "[project.optional-dependencies]", *(f"{k} = {toml_value(v)}" for k, v in extras.items()),
             "", "[tool.setuptools.packages.find]", 'where = ["src"]', 'include = ["descentlab", "descentlab.*"]', ""]
     result = "\n".join(out)
     parsed = tomllib.loads(result)
-    assert parsed["project"]["optional-dependencies"] == {"book": book}
+    assert parsed["project"]["optional-dependencies"] == extras
     assert parsed["project"]["dependencies"] == project["dependencies"]
     return result
 

@@ -2,8 +2,29 @@
 
 Modules are named after the lecture's sections and imported by name, e.g.
 ``from descentlab import grad``.
+
+Only NumPy and scikit-learn are required. ``descentlab.plots`` (the book's figure style)
+needs matplotlib, which the ``plot`` extra installs; it is imported on first use, so
+``import descentlab`` works without matplotlib.
 """
 
 __version__ = "0.1.0"
 
-from . import data, functions, grad, linear, losses, nn, optim, plots, rates, scalar_net, stability, timing, train  # noqa: E402,F401
+from . import data, functions, grad, linear, losses, nn, optim, rates, scalar_net, stability, timing, train  # noqa: E402,F401
+
+#: The one install line that every page of the book shows (the public student repository).
+INSTALL = 'pip install "descentlab[plot] @ git+https://github.com/descentlab/backprop-optimization"'
+
+
+def __getattr__(name: str):
+    """Import ``descentlab.plots`` when it is first asked for (PEP 562)."""
+    if name == "plots":
+        import importlib
+        module = importlib.import_module(".plots", __name__)   # says what to install if it fails
+        globals()["plots"] = module
+        return module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + ["plots"])

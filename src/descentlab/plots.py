@@ -6,8 +6,14 @@ colour-vision deficiency. Call :func:`use_style` once per page.
 
 from __future__ import annotations
 
-import matplotlib as mpl
-from cycler import cycler
+try:
+    import matplotlib as mpl
+    from cycler import cycler
+except ImportError as error:        # descentlab itself needs only NumPy and scikit-learn
+    from . import INSTALL
+    raise ImportError(f"descentlab.plots draws with matplotlib, which is not installed here ({error}). "
+                      f"Install descentlab with its plot extra: {INSTALL} "
+                      f"(or just matplotlib: pip install matplotlib).") from error
 
 #: Okabe-Ito colours, in the order the book uses them.
 PALETTE = {
