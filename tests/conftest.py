@@ -69,7 +69,8 @@ def browser():
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: `make test` installs Debian's chromium when it can (apt-get as root)")
     with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=[
+        # Playwright hides scrollbars in headless mode; the layout tests need them drawn as a reader sees them.
+        b = p.chromium.launch(executable_path=str(CHROMIUM), ignore_default_args=["--hide-scrollbars"], args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync"])
         yield b
@@ -96,13 +97,20 @@ def background(key: str, fn, *args) -> Future:
 
 
 def chapters_of(items) -> set[str] | None:
-    """The chapters that the selected tests of a module ask for; None when one of them asks for no chapter."""
+    """The chapters that the selected tests of a module ask for (None: all of them).
+
+    A test with no `chapter` parameter asks for the module's UNPARAMETRIZED_CHAPTERS, or for all.
+    """
     chapters = set()
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
-        if "chapter" not in params:
-            return None
-        chapters.add(params["chapter"])
+        if "chapter" in params:
+            chapters.add(params["chapter"])
+        else:
+            default = getattr(item.module, "UNPARAMETRIZED_CHAPTERS", None)
+            if default is None:
+                return None
+            chapters |= set(default)
     return chapters
 
 

@@ -34,6 +34,10 @@ WRONG = {
                 h = 1e-2
                 return (phi(s + h) - phi(s - h)) / (2 * h)
         """,
+        "divides by 2 and multiplies by eps": """
+            def central_difference(phi, s, eps=1e-6):
+                return (phi(s + eps) - phi(s - eps)) / 2 * eps
+        """,
     },
     "numerical_gradient": {
         "perturbs every coordinate at once": """
@@ -81,6 +85,21 @@ WRONG = {
                     g[i] = (f_plus - f_minus) / (2 * eps)
                 return g
         """,
+        "ignores the eps argument": """
+            def numerical_gradient(f, x, eps=1e-6):
+                x = np.array(x, dtype=float)
+                g = np.zeros_like(x)
+                h = 1e-6
+                for i in np.ndindex(x.shape):
+                    saved = x[i]
+                    x[i] = saved + h
+                    f_plus = f(x)
+                    x[i] = saved - h
+                    f_minus = f(x)
+                    x[i] = saved
+                    g[i] = (f_plus - f_minus) / (2 * h)
+                return g
+        """,
     },
     "directional_derivative": {
         "normalises v": """
@@ -92,6 +111,10 @@ WRONG = {
         "forward difference": """
             def directional_derivative(f, x, v, eps=1e-6):
                 return (f(x + eps * v) - f(x)) / eps
+        """,
+        "steps along all ones instead of v": """
+            def directional_derivative(f, x, v, eps=1e-6):
+                return (f(x + eps) - f(x - eps)) / (2 * eps)
         """,
     },
     "steepest_ascent": {
@@ -110,6 +133,20 @@ WRONG = {
             def steepest_ascent(g):
                 norm = np.linalg.norm(g)
                 return g / norm, norm
+        """,
+        "rate is the squared norm": """
+            def steepest_ascent(g):
+                norm = np.linalg.norm(g)
+                if norm == 0:
+                    return np.zeros_like(g), 0.0
+                return g / norm, norm ** 2
+        """,
+        "returns (rate, direction)": """
+            def steepest_ascent(g):
+                norm = np.linalg.norm(g)
+                if norm == 0:
+                    return 0.0, np.zeros_like(g)
+                return norm, g / norm
         """,
     },
     "least_squares": {
@@ -145,7 +182,51 @@ WRONG = {
             def least_squares_grad(w, X, y):
                 return X.T @ (X @ w - y) / len(y)
         """,
+        "N taken as the number of columns": """
+            def least_squares_loss(w, X, y):
+                r = X @ w - y
+                return float(r @ r) / (2 * X.shape[1])
+
+            def least_squares_grad(w, X, y):
+                return X.T @ (X @ w - y) / X.shape[1]
+        """,
     },
 }
 
-SAYS: dict[str, dict[str, str]] = {cell: {} for cell in WRONG}
+# What the first line of the task's failure says under Validate, for each wrong answer.
+SAYS = {
+    "central_difference": {
+        "forward difference": "forward difference: use phi(s - eps) too",
+        "divides by eps instead of 2 eps": "divide by 2 * eps",
+        "ignores the eps argument": "use the eps argument",
+        "divides by 2 and multiplies by eps": "write / (2 * eps)",
+    },
+    "numerical_gradient": {
+        "perturbs every coordinate at once": "ONE entry at a time",
+        "leaves the input modified": "work on a float copy",
+        "keeps integer inputs as integers": "convert x to floats",
+        "loops over the first axis only": "np.ndindex(x.shape)",
+        "ignores the eps argument": "use the eps argument",
+    },
+    "directional_derivative": {
+        "normalises v": "do not normalise it",
+        "forward difference": "use f(x - eps v) too",
+        "steps along all ones instead of v": "x + eps * v",
+    },
+    "steepest_ascent": {
+        "descent instead of ascent": "ASCENT goes along +g",
+        "not normalised": "unit length",
+        "divides by zero at a stationary point": "return zeros and 0.0",
+        "rate is the squared norm": "not ||g||^2",
+        "returns (rate, direction)": "(direction, rate) in this order",
+    },
+    "least_squares": {
+        "sum instead of mean": "divide by N",
+        # checks.py's "sizes do not fit in a @ product: a missing .T?" wraps after 64 characters
+        # behind the 18 of "least_squares_grad: "
+        "missing transpose": "sizes do not fit in a @ product",
+        "sign flipped": "the sign is flipped",
+        "loss without the 1/2": "factor 1/(2N)",
+        "N taken as the number of columns": "ROWS of X",
+    },
+}

@@ -148,6 +148,18 @@ def loophole_submissions(release_nb, chapter):
     return out
 
 
+# Passes every visible test of steepest_ascent (g = 0 in two dimensions is special-cased)
+# and divides by zero in the hidden test's three dimensions.
+FITTED_TO_THE_VISIBLE_TESTS = _cell("""
+    def steepest_ascent(g):
+        g = np.asarray(g, dtype=float)
+        if g.shape == (2,) and not g.any():
+            return np.zeros(2), 0.0
+        norm = np.linalg.norm(g)
+        return g / norm, norm
+""")
+
+
 def grade_chapter(root: Path, chapter: str) -> dict:
     spec = CHAPTERS[chapter]
     shutil.copy(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
@@ -166,6 +178,7 @@ def grade_chapter(root: Path, chapter: str) -> dict:
             release_nb, {**right, "least_squares": _cell(spec["wrong"]["least_squares"]["sum instead of mean"])})
     if chapter == "01-gradients":
         submissions.update(loophole_submissions(release_nb, chapter))
+        submissions["hidden-only"] = fill(release_nb, {**right, "steepest_ascent": FITTED_TO_THE_VISIBLE_TESTS})
 
     for sid, nb in submissions.items():
         dest = root / "submitted" / sid / chapter / f"{NOTEBOOK}.ipynb"
@@ -185,6 +198,9 @@ def grade_chapter(root: Path, chapter: str) -> dict:
             scores[sid] = {g.name: g.score for g in sub.grades}
             max_scores = {g.name: g.max_score for g in sub.grades}
     return {"root": root, "scores": scores, "max": max_scores, "chapter": chapter}
+
+
+UNPARAMETRIZED_CHAPTERS = {"01-gradients"}      # the `course` fixture's chapter
 
 
 def start_in_background(chapters: set[str] | None = None) -> None:
@@ -289,10 +305,12 @@ def test_feedback_shows_visible_tests_but_no_hidden_test(graded, chapter):
 
 def test_feedback_explains_a_hidden_failure_in_words(course):
     """A hidden test's failure names the function and what went wrong, without hidden details."""
-    sid, _ = round_id("01-gradients", "steepest_ascent", "divides by zero at a stationary point")
-    page = course["root"] / "feedback" / sid / "01-gradients" / f"{NOTEBOOK}.html"
+    assert course["scores"]["hidden-only"]["test_steepest_ascent"] == 0
+    assert all(v == course["max"][k] for k, v in course["scores"]["hidden-only"].items() if k != "test_steepest_ascent")
+    page = course["root"] / "feedback" / "hidden-only" / "01-gradients" / f"{NOTEBOOK}.html"
     text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
     assert "your steepest_ascent() raised RuntimeWarning in a hidden test" in text
+    assert "np.zeros(3)" not in text                                   # the hidden test stays hidden
 
 
 def test_nbgrader_config_closes_the_known_holes():
