@@ -222,9 +222,7 @@ SAYS = {
     },
     "least_squares": {
         "sum instead of mean": "divide by N",
-        # checks.py's "sizes do not fit in a @ product: a missing .T?" wraps after 64 characters
-        # behind the 18 of "least_squares_grad: "
-        "missing transpose": "sizes do not fit in a @ product",
+        "missing transpose": "missing .T",
         "sign flipped": "the sign is flipped",
         "loss without the 1/2": "factor 1/(2N)",
         "N taken as the number of columns": "ROWS of X",

@@ -282,8 +282,7 @@ SAYS = {
         "normalises columns": "axis=1 (each row), not axis=0",
         "subtracts the global maximum": "each row's OWN max",
         "divides by the sum of the whole array": "each row by its own sum",
-        # checks.py's broadcast diagnosis ("... or no keepdims=True?") wraps after 64 characters
-        "no keepdims": "shapes do not broadcast",
+        "no keepdims": "keepdims=True",
     },
     "softmax_cross_entropy": {
         "sum instead of mean": "MEAN over the batch, not the sum",

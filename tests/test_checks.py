@@ -147,8 +147,8 @@ def test_a_shape_error_names_the_likely_cause_and_the_shapes(h):
             dense_backward_missing_transpose(dZ, A_prev, W)
     text = message(run)
     first, second = text.splitlines()[:2]
-    assert first.startswith("dense_backward_missing_transpose: sizes do not fit")   # a long name wraps
-    assert "missing .T?" in first + " " + second
+    assert first.startswith("dense_backward_missing_transpose: a @ product does not fit")
+    assert "a missing .T?" in f"{first} {second}"                         # a long name wraps
     assert "dZ (3, 2), A_prev (3, 4), W (4, 2)" in text and "matmul" in text
     assert_fits(text)
 
@@ -160,7 +160,7 @@ def test_a_shape_error_raised_in_the_grader_names_the_student_function(h):
             raise ValueError("operands could not be broadcast together with shapes (2,3) (3,2)  "
                              "[raised in your softmax()]")
     first = message(run).splitlines()[0]
-    assert first == "softmax: arrays of transposed shapes are combined: a missing .T?"
+    assert first == "softmax: transposed shapes combined: a missing .T?"
 
 
 def test_returning_none_or_too_few_values_is_said_plainly(h):

@@ -153,14 +153,14 @@ def _shape_fix(text):
     """What a NumPy shape error usually means, from its message."""
     m = _MATMUL.search(text) or _DOT.search(text)
     if m:
-        return "sizes do not fit in a @ product: a missing .T?"
+        return "a @ product does not fit: a missing .T?"
     m = _BROADCAST.search(text)
     if m:
         shapes = re.findall(r"\(([\d,]*)\)", m.group(1))
         dims = [tuple(int(s) for s in sh.split(",") if s) for sh in shapes]
         if len(dims) == 2 and len(dims[0]) == 2 and dims[0] == dims[1][::-1]:
-            return "arrays of transposed shapes are combined: a missing .T?"
-        return "shapes do not broadcast: the wrong axis, or no keepdims=True?"
+            return "transposed shapes combined: a missing .T?"
+        return "shapes do not broadcast: keepdims=True?"
     return ""
 
 
