@@ -3,11 +3,13 @@ and every page clean in a real browser with the network cut off."""
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from conftest import ROOT
 
@@ -95,8 +97,34 @@ def test_student_notebook_is_downloadable_without_solutions(book):
 
 # ------------------------------------------------------------------ in a real browser
 
-def visit(browser, base: str, path: str) -> dict:
-    context = browser.new_context()
+WIDE = {"width": 1366, "height": 768}       # the commonest laptop screen
+
+# Layout at that width, measured after MathJax: display equations that reach past the text
+# column or need scrolling in their box, and code cells that need horizontal scrolling.
+MEASURE = """() => {
+  const column = el => (el.closest('article.bd-article') || document.body).getBoundingClientRect();
+  const scrolls = el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+  const wide = el => el.scrollWidth > el.clientWidth + 1;
+  const math = [...document.querySelectorAll('mjx-container[display="true"]')];
+  return {
+    math_overflow: math.map((el, i) => ({
+        index: i, right: Math.round(el.getBoundingClientRect().right), column: Math.round(column(el).right),
+        content: el.scrollWidth, box: el.clientWidth, scrolls: scrolls(el),
+        bar: el.offsetHeight - el.clientHeight,
+        text: el.textContent.replace(/\\s+/g, ' ').slice(0, 50)}))
+      .filter(m => m.right > m.column + 1 || m.content > m.box + 1),
+    code_cells: document.querySelectorAll('div.cell_input pre').length,
+    code_overflow: [...document.querySelectorAll('div.cell_input pre')]
+      .filter(wide).map(el => ({
+        content: el.scrollWidth, box: el.clientWidth,
+        line: el.textContent.split('\\n').reduce((a, b) => b.length > a.length ? b : a, '')})),
+  };
+}"""
+
+
+def visit(browser, base: str, path: str, axe=None) -> dict:
+    """Load one page at 1366x768 with the network cut off; report what went wrong, and axe's findings."""
+    context = browser.new_context(viewport=WIDE)
     blocked, errors, failed = [], [], []
 
     def only_local(route):
@@ -114,24 +142,51 @@ def visit(browser, base: str, path: str) -> dict:
     response = page.goto(base + path, wait_until="networkidle")
     page.evaluate("() => (window.MathJax && MathJax.startup) ? MathJax.startup.promise.then(() => true) : true")
     page.wait_for_timeout(300)
+    # The browser fetches the page's icon (or /favicon.ico when none is declared) outside the
+    # page's own requests, and its 404 shows only as an unnamed console error: ask for it by name.
+    icon = page.evaluate("() => (document.querySelector('link[rel~=\"icon\"]') || {}).href"
+                         " || new URL('/favicon.ico', location.href).href")
+    icon_status = context.request.get(icon).status
+    if icon_status >= 400:
+        failed.append(f"{icon_status} {icon} (the page's icon)")
     result = {
         "status": response.status,
-        "blocked": blocked, "errors": errors, "failed": failed,
+        "url": page.url,
+        "blocked": list(blocked), "errors": list(errors), "failed": list(failed),
         "math_source": page.locator("div.math, span.math").count(),
         "math_typeset": page.locator("mjx-container").count(),
         "images": page.eval_on_selector_all(
             "main img", "els => els.map(e => ({src: e.src, alt: e.alt, ok: e.complete && e.naturalWidth > 0}))"),
+        "launch": page.eval_on_selector_all(".dropdown-launch-buttons a", """els => els.map(a => ({
+            host: new URL(a.href).host, text: a.textContent.trim()}))"""),
+        **page.evaluate(MEASURE),
     }
+    if axe is not None:
+        # after the lists above are copied: axe's own stylesheet requests are not the page's
+        found = axe.run(page).response["violations"]
+        result["axe"] = [{"id": v["id"], "impact": v["impact"], "help": v["help"],
+                          "targets": [" ".join(map(str, n["target"])) for n in v["nodes"]]} for v in found]
     context.close()
     return result
 
 
-def test_every_page_is_clean_offline(book, server, browser):
-    pages = [p.relative_to(book).as_posix() for p in html_pages(book)]
-    assert "chapters/01-gradients/directional-derivatives.html" in pages
+def book_pages(book: Path) -> list[str]:
+    return [p.relative_to(book).as_posix() for p in html_pages(book)]
+
+
+@pytest.fixture(scope="module")
+def visited(book, server, browser) -> dict[str, dict]:
+    """Every page of the book, visited once in the browser, with axe-core's audit of it."""
+    axe_module = pytest.importorskip("axe_playwright_python.sync_playwright",
+                                     reason="axe-playwright-python is not installed")
+    axe = axe_module.Axe()
+    return {path: visit(browser, server, path, axe) for path in book_pages(book)}
+
+
+def test_every_page_is_clean_offline(visited):
+    assert "chapters/01-gradients/directional-derivatives.html" in visited
     problems = []
-    for path in pages:
-        r = visit(browser, server, path)
+    for path, r in visited.items():
         if r["status"] != 200:
             problems.append(f"{path}: HTTP {r['status']}")
         if r["blocked"]:
@@ -148,23 +203,261 @@ def test_every_page_is_clean_offline(book, server, browser):
     assert not problems, "\n".join(problems)
 
 
-def test_chapter_one_renders_math_and_figures(book, server, browser):
+def test_a_missing_icon_is_a_failed_resource(browser, tmp_path):
+    """The clean-page check sees the 404 a browser gets for /favicon.ico when a page declares no icon."""
+    import functools
+    import http.server
+    import threading
+
+    (tmp_path / "page.html").write_text('<!DOCTYPE html><html lang="en"><head><title>t</title></head>'
+                                        "<body><p>No icon here.</p></body></html>")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.func.log_message = lambda *args: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        r = visit(browser, f"http://127.0.0.1:{httpd.server_address[1]}/", "page.html")
+    finally:
+        httpd.shutdown()
+    assert any("favicon.ico" in f and f.startswith("404") for f in r["failed"]), r["failed"]
+
+
+def test_every_page_declares_the_books_icon(book):
+    for path in book_pages(book):
+        text = (book / path).read_text()
+        if "http-equiv=\"Refresh\"" in text:        # index.html only redirects to the first page
+            continue
+        icons = re.findall(r'<link rel="icon" href="([^"]+)"', text)
+        assert icons, f"{path} declares no icon"
+        assert (book / path).parent.joinpath(icons[0]).resolve().is_file(), (path, icons[0])
+
+
+LAUNCH_HOSTS = {"mybinder.org", "colab.research.google.com"}
+
+
+def test_no_launch_button_leads_nowhere(visited):
+    """With no hub in _config.yml the book offers no JupyterHub button; the others name real services."""
+    launch = {path: r["launch"] for path, r in visited.items() if r["launch"]}
+    assert len(launch) > 10
+    assert {"Binder"} <= {b["text"] for b in launch["chapters/02-backprop/backprop.html"]}
+    bad = [(path, b) for path, buttons in launch.items() for b in buttons
+           if b["host"] not in LAUNCH_HOSTS or "JupyterHub" in b["text"]]
+    assert not bad, bad
+
+
+HUB_PAGE = """---
+jupytext:
+  text_representation: {extension: .md, format_name: myst}
+kernelspec: {display_name: Python 3, language: python, name: python3}
+---
+
+# A notebook page
+
+```{code-cell} ipython3
+1 + 1
+```
+"""
+
+
+def test_a_configured_hub_gets_its_button(tmp_path):
+    """The book's own _config.yml with jupyterhub_url set: the button is there."""
+    import yaml
+
+    from conftest import BIN, run
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert not config["launch_buttons"].get("jupyterhub_url"), "the shipped book must not point at a hub"
+    config["launch_buttons"]["jupyterhub_url"] = "https://hub.test.example"
+    config["execute"]["execute_notebooks"] = "off"           # the button needs no outputs: keep it fast
+    (tmp_path / "_config.yml").write_text(yaml.safe_dump(config))
+    shutil.copy(ROOT / "references.bib", tmp_path / "references.bib")
+    for folder in ("_ext", "_static"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    (tmp_path / "_extra").mkdir()
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: page\n")
+    (tmp_path / "page.md").write_text(HUB_PAGE)
+    run([BIN / "jupyter-book", "build", tmp_path, "--path-output", tmp_path, "-W", "-n", "--keep-going"],
+        cwd=tmp_path, timeout=600)
+    page = (tmp_path / "_build" / "html" / "page.html").read_text()
+    hub = re.findall(r'<a href="(https://hub\.test\.example/[^"]+)"[^>]*\s+title="Launch on JupyterHub"',
+                     page)
+    assert hub and "git-pull?repo=" in hub[0] and "urlpath=lab/tree/" in hub[0], hub
+
+
+def test_chapter_one_renders_math_and_figures(visited):
     for path, min_math, min_images in (("chapters/01-gradients/directional-derivatives.html", 30, 1),
                                        ("chapters/01-gradients/finite-differences.html", 20, 1)):
-        r = visit(browser, server, path)
+        r = visited[path]
         assert r["math_typeset"] >= min_math, (path, r["math_typeset"])
         assert len(r["images"]) >= min_images and all(i["ok"] for i in r["images"]), (path, r["images"])
 
 
-def test_search_finds_momentum(book, server, browser):
-    context = browser.new_context()
-    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(server) else route.abort())
+def test_display_math_stays_in_its_column_at_1366px(visited):
+    """Every display equation fits the text column at 1366 px (narrower screens scroll it, with a bar)."""
+    assert visited["chapters/02-backprop/backprop.html"]["math_typeset"] > 20
+    bad = [f"{path}: equation {m['index']} ({m['text']!r}): right edge {m['right']} px, column ends at "
+           f"{m['column']} px; content {m['content']} px in a {m['box']} px box, scrollable={m['scrolls']}, "
+           f"scrollbar {m['bar']} px"
+           for path, r in visited.items() for m in r["math_overflow"]]
+    assert not bad, "\n".join(bad)
+
+
+def test_code_fits_its_box_at_1366px(visited):
+    """No code cell needs horizontal scrolling on a laptop screen (printed tables may scroll)."""
+    assert visited["chapters/02-backprop/backprop.html"]["code_cells"] > 5     # the measure finds code
+    wide = [f"{path}: {w['content']} px of code in a {w['box']} px box: {w['line']!r}"
+            for path, r in visited.items() for w in r["code_overflow"]]
+    assert not wide, "\n".join(wide)
+
+
+SERIOUS = ("serious", "critical")
+
+
+def test_no_serious_accessibility_violation_on_any_page(visited):
+    """axe-core (WCAG 2 A/AA and best practices) finds nothing serious or critical on any page."""
+    found = [(v, path) for path, r in visited.items() for v in r["axe"] if v["impact"] in SERIOUS]
+    lines = [f"{v['id']} ({v['impact']}) on {path}: {v['help']}; {len(v['targets'])} element(s), "
+             f"e.g. {v['targets'][:2]}" for v, path in found]
+    print("\n".join(lines))
+    assert len(visited) > 20
+    assert not found, f"{len(found)} serious or critical violations:\n" + "\n".join(lines)
+
+
+TINTED = ("div.admonition", "div.proof", "div.exercise")
+
+
+def test_dark_mode_links_have_enough_contrast(book, server, browser):
+    """In dark mode too, text and links in tinted boxes (proofs, exercises) have enough contrast."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    pages = [p for p in book_pages(book) if 'class="proof' in (book / p).read_text()
+             or 'class="exercise' in (book / p).read_text()]
+    assert len(pages) >= 3
+    context = local_context(browser, server, color_scheme="dark")
+    context.add_init_script("localStorage.setItem('theme', 'dark'); localStorage.setItem('mode', 'dark');")
     page = context.new_page()
-    page.goto(server + "search.html?q=momentum", wait_until="networkidle")
-    page.wait_for_selector("#search-results ul.search li", timeout=15000)
-    hits = page.locator("#search-results ul.search li").count()
+    bad = []
+    for path in pages:
+        page.goto(server + path, wait_until="networkidle")
+        assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+        boxes = {"include": [[sel] for sel in TINTED if page.locator(sel).count()]}
+        only_contrast = {"runOnly": ["color-contrast"], "resultTypes": ["violations"]}
+        found = axe.run(page, context=boxes, options=only_contrast)
+        for v in found.response["violations"]:
+            bad += [f"{path}: {' '.join(map(str, n['target']))}: {n['any'][0]['message']}"
+                    for n in v["nodes"]]
     context.close()
-    assert hits >= 1
+    assert not bad, "\n".join(bad)
+
+
+def test_pages_state_their_language(visited, book):
+    """<html lang="en"> on every page, so that a screen reader reads it with an English voice."""
+    for path in book_pages(book):
+        text = (book / path).read_text()
+        if "http-equiv=\"Refresh\"" not in text:
+            assert re.search(r'<html lang="en"', text), f"{path} does not declare its language"
+    assert not [(p, v["id"]) for p, r in visited.items() for v in r["axe"] if v["id"].startswith("html-")]
+
+
+# ------------------------------------------------------------------ the keyboard alone
+
+FOCUS = """() => {
+  const el = document.activeElement;
+  // the theme draws a focused section toggle's outline on the chevron inside it
+  const shown = el.tagName === 'SUMMARY' && el.querySelector('.toctree-toggle') || el;
+  const style = getComputedStyle(shown);
+  return {tag: el.tagName.toLowerCase(), href: el.href || null,
+          text: (el.textContent || '').trim().slice(0, 60), in_toc: !!el.closest('nav.bd-docs-nav'),
+          toc_level: (el.closest('li[class*="toctree-l"]') || {}).className,
+          open: el.tagName === 'SUMMARY' ? el.parentElement.open : null,
+          outline: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0,
+          shadow: style.boxShadow !== 'none'};
+}"""
+
+
+def local_context(browser, server: str, **options):
+    """A browser context at 1366x768 that reaches only the book's server."""
+    context = browser.new_context(viewport=WIDE, **options)
+    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(server) else r.abort())
+    return context
+
+
+def other_chapter_link(focus: dict) -> bool:
+    """A chapter's link in the sidebar (not the chapter of the page the test starts on)."""
+    return (focus["in_toc"] and focus["tag"] == "a" and "toctree-l1" in (focus["toc_level"] or "")
+            and "02-backprop" not in focus["href"])
+
+
+def tab_until(page, wanted, limit: int = 80) -> dict:
+    """Press Tab until the focused element matches `wanted`; fail after `limit` presses."""
+    for presses in range(1, limit + 1):
+        page.keyboard.press("Tab")
+        focus = page.evaluate(FOCUS)
+        if wanted(focus):
+            focus["presses"] = presses
+            return focus
+    raise AssertionError(f"no matching element within {limit} Tab presses; last focus {focus}")
+
+
+def test_table_of_contents_works_from_the_keyboard(server, browser):
+    context = local_context(browser, server)
+    page = context.new_page()
+    page.goto(server + "chapters/02-backprop/backprop.html", wait_until="networkidle")
+
+    # a chapter link of the sidebar is reached from the top of the page, and the focus shows
+    link = tab_until(page, other_chapter_link, limit=40)
+    assert link["outline"] or link["shadow"], f"no visible focus on the table of contents link {link}"
+
+    # a collapsed chapter opens with Enter, and its pages become reachable
+    toggle = tab_until(page, lambda f: f["in_toc"] and f["tag"] == "summary" and f["open"] is False)
+    assert toggle["outline"] or toggle["shadow"], f"no visible focus on the section toggle {toggle}"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.parentElement.open"), "Enter did not expand the section"
+    inner = page.evaluate("document.activeElement.parentElement.querySelector('ul a').href")
+    assert page.evaluate("document.activeElement.parentElement.querySelector('ul a').offsetParent !== null")
+    assert tab_until(page, lambda f: f["href"] == inner, limit=3)["in_toc"]
+
+    # Enter on a chapter link opens that chapter
+    page.goto(server + "chapters/02-backprop/backprop.html", wait_until="networkidle")
+    link = tab_until(page, other_chapter_link, limit=40)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url.split("#")[0] == link["href"].split("#")[0]
+    context.close()
+
+
+# ------------------------------------------------------------------ search
+
+HEADER_WORDS = ("Contents", "Download", "Print to PDF", ".ipynb", ".md", ".pdf", "Binder", "Colab",
+                "Repository", "Open issue", "Fullscreen", "Search")
+
+
+def search(server, browser, query: str) -> list[dict]:
+    context = local_context(browser, server)
+    page = context.new_page()
+    page.goto(server + f"search.html?q={query}", wait_until="networkidle")
+    page.wait_for_selector("#search-results ul.search li", timeout=15000)
+    page.wait_for_selector("#search-results ul.search li p.context", timeout=15000)
+    hits = page.eval_on_selector_all("#search-results ul.search li", """els => els.map(li => ({
+        href: li.querySelector('a').href,
+        snippet: (li.querySelector('p.context') || {}).textContent || ''}))""")
+    context.close()
+    return hits
+
+
+def test_search_finds_momentum_and_quotes_the_page(book, server, browser):
+    hits = search(server, browser, "momentum")
+    assert len(hits) >= 3
+    first = hits[0]
+    assert "momentum" in first["snippet"].lower(), first
+    leaked = [w for w in HEADER_WORDS if w in first["snippet"]]
+    assert not leaked, f"the snippet of {first['href']} quotes the page header {leaked}: {first['snippet']!r}"
+    # and it is the page's own text: a run of its words appears in the page's source
+    source = html.unescape((book / re.split(r"[?#]", first["href"].split("/", 3)[3])[0]).read_text())
+    words = re.sub(r"\s+", " ", first["snippet"].strip(". ")).split(" ")
+    assert len(words) > 15
+    assert " ".join(words[3:9]) in re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", source)), first
 
 
 def test_figures_are_opaque_on_white_for_dark_mode(book):
