@@ -227,3 +227,9 @@ def test_in_a_hidden_test_the_feedback_shows_no_text_of_the_students(h):
     with pytest.raises(AssertionError) as info:
         shape_error()
     assert hidden_message(info.value) == "a hidden test failed: softmax"
+
+
+def test_the_helpers_fit_88_columns():
+    """The block is code the book shows on every exercise page, like the pages' own code."""
+    long = [line for line in release.check_helpers().splitlines() if len(line) > 88]
+    assert not long, long

@@ -149,27 +149,32 @@ TEX = re.compile(r"\$[^$\n]*\$|\\(?:alpha|beta|gamma|delta|epsilon|varepsilon|la
 
 
 class OutputText(HTMLParser):
-    """The text of every cell output (MyST-NB's `div.cell_output`) of a built page."""
+    """The printed text of every cell output: the `<pre>` blocks inside MyST-NB's `div.cell_output`
+    (a figure's caption there is typeset by MathJax, not printed)."""
 
     def __init__(self):
         super().__init__()
-        self.depth, self.outputs, self.current = 0, [], None
+        self.depth, self.pre, self.outputs, self.current = 0, 0, [], None
 
     def handle_starttag(self, tag, attrs):
         classes = (dict(attrs).get("class") or "").split()
         if self.depth:
             self.depth += tag == "div"
+            self.pre += tag == "pre"
         elif tag == "div" and "cell_output" in classes:
             self.depth, self.current = 1, []
 
     def handle_endtag(self, tag):
+        if self.depth and tag == "pre":
+            self.pre -= 1
+            self.current.append("\n")
         if self.depth and tag == "div":
             self.depth -= 1
             if not self.depth:
                 self.outputs.append("".join(self.current))
 
     def handle_data(self, data):
-        if self.depth:
+        if self.depth and self.pre:
             self.current.append(data)
 
 
@@ -188,6 +193,9 @@ def test_the_scan_finds_tex_in_outputs_only():
     assert tex_in_outputs(page) == ["SGD, $\\alpha = 0.01$", "mean \\|w\\| 3.2"]
     assert tex_in_outputs(page.replace("$\\alpha = 0.01$", "α = 0.01").replace("\\|w\\|", "‖w‖")) == []
     assert tex_in_outputs('<div class="cell_output"><pre>step \\frac12 g</pre></div>') == ["step \\frac12 g"]
+    caption = ('<div class="cell_output"><figure><img alt="a"/><figcaption><p>Loss for '
+               '<span class="math">\\(\\alpha = 0.1\\)</span></p></figcaption></figure></div>')
+    assert tex_in_outputs(caption) == []                   # captions are typeset, not printed
 
 
 @pytest.mark.book

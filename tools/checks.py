@@ -1,18 +1,19 @@
-"""The check helpers of every exercise notebook: one source, copied into each set-up cell.
+"""The check helpers of every exercise notebook: one source, copied into each set-up.
 
-`make release` (tools/release.py) puts this file's code, from the line after BEGIN to the
-line before END, into the set-up cell of every source notebook in solutions/, between the
-same two marker lines, before nbgrader generates the student notebooks; tests/test_checks.py
-fails when a notebook's copy differs from this file. The grader (gradeguard) runs the set-up
-cells from the gradebook, so it uses the copy that was released.
+`make release` (tools/release.py) puts this file's code, from the BEGIN line to the END
+line, into the set-up cell of every source notebook in solutions/, between the same two
+marker lines, before nbgrader generates the student notebooks. tests/test_checks.py
+fails when a notebook's copy differs from this file. The grader (gradeguard) runs the
+set-up cells from the gradebook, so it uses the copy that was released.
 
-Every failure is an AssertionError whose FIRST LINE says what is wrong and what to do, in at
-most HEADLINE characters, and whose later lines give the numbers, each at most DETAIL
-characters. nbgrader's Validate prints each line of an error cut to 83 characters after
-"AssertionError: " (16) and its indent (4), so a short first line is read whole there.
+Every failure is an AssertionError whose FIRST LINE says what is wrong and what to do,
+in at most HEADLINE characters, and whose later lines give the numbers, each at most
+DETAIL characters. nbgrader's Validate prints each line of an error cut to 87
+characters, after its indent (4) and "AssertionError: " (16), so a short first line is
+read whole there.
 """
 
-# ---- BEGIN CHECK HELPERS (tools/checks.py, copied here by `make release`: edit that file) ----
+# ---- BEGIN CHECK HELPERS (from tools/checks.py by `make release`: edit that file) ----
 import contextlib
 import re
 import textwrap
@@ -23,7 +24,7 @@ HEADLINE, DETAIL = 64, 80
 
 
 def _message(headline, *details):
-    """A first line of at most HEADLINE characters, then the details wrapped to DETAIL."""
+    """A first line of at most HEADLINE characters, then details wrapped to DETAIL."""
     lines = textwrap.wrap(" ".join(headline.split()), HEADLINE) or ["the check failed"]
     for detail in details:
         if detail:
@@ -37,7 +38,7 @@ def _error(headline, *details):
 
 def fail(headline, *details):
     """Stop the test with a message whose first line is `headline`."""
-    __tracebackhide__ = True          # IPython and pytest show the test's line, not this one
+    __tracebackhide__ = True          # IPython and pytest show the test's line instead
     raise _error(headline, *details)
 
 
@@ -73,25 +74,28 @@ def _known_mistake(got, mistakes):
 
 
 def _pattern(got, expected):
-    """A usual mistake recognised from the numbers alone (sign, transpose, one common factor)."""
+    """A usual mistake seen in the numbers alone (sign, transpose, a common factor)."""
     if expected.size == 0 or not np.any(expected):
         return ""
     if _same(got, -expected):
         return "the sign is flipped"
-    if expected.ndim == 2 and expected.shape[0] == expected.shape[1] and _same(got, expected.T):
+    square = expected.ndim == 2 and expected.shape[0] == expected.shape[1]
+    if square and _same(got, expected.T):
         return "it is transposed: a missing or extra .T?"
     nz = np.abs(expected) > 1e-12
     ratio = got[nz] / expected[nz]
-    if ratio.size > 1 and np.allclose(ratio, ratio.flat[0], rtol=1e-6) and _same(got, ratio.flat[0] * expected):
-        return f"every entry is off by the same factor {ratio.flat[0]:.4g}"
+    k = ratio.flat[0] if ratio.size else 0.0
+    if ratio.size > 1 and np.allclose(ratio, k, rtol=1e-6) and _same(got, k * expected):
+        return f"every entry is off by the same factor {k:.4g}"
     return ""
 
 
 def check_close(name, got, expected, rtol=1e-7, atol=1e-10, hint="", mistakes=None):
-    """Fail unless got matches expected entry by entry; say what to fix first, then the numbers.
+    """Fail unless got matches expected entry by entry: what to fix first, then numbers.
 
-    name: what is checked, short ("dW", "adam_step: w"); hint: what to do, used when no mistake
-    is recognised; mistakes: {what to fix: the value that mistake gives}, checked first.
+    name: what is checked, short ("dW", "adam_step: w"); hint: what to do, used when
+    no mistake is recognised; mistakes: {what to fix: the value that mistake gives},
+    checked first.
     """
     __tracebackhide__ = True
     if got is None:
@@ -100,10 +104,12 @@ def check_close(name, got, expected, rtol=1e-7, atol=1e-10, hint="", mistakes=No
     try:
         got = np.asarray(got, dtype=float)
     except (TypeError, ValueError):
-        raise _error(f"{name}: return numbers, not a {type(got).__name__}", f"Got {got!r}"[:300], hint) from None
+        raise _error(f"{name}: return numbers, not a {type(got).__name__}",
+                     f"Got {got!r}"[:300], hint) from None
     if got.shape != expected.shape:
         fix = _known_mistake(got, mistakes) or _shape_cause(got, expected)
-        fail(f"{name}: {fix}", f"Its shape is {got.shape}, expected {expected.shape}.", hint)
+        shapes = f"Its shape is {got.shape}, expected {expected.shape}."
+        fail(f"{name}: {fix}", shapes, hint)
     if not np.all(np.isfinite(got)):
         bad = tuple(np.argwhere(~np.isfinite(got))[0])
         fail(f"{name} is not finite: an overflow or a division by 0?",
@@ -121,28 +127,30 @@ def check_close(name, got, expected, rtol=1e-7, atol=1e-10, hint="", mistakes=No
         fail(f"{name}: {fix}", numbers, hint)
     pattern = _pattern(got, expected)
     if hint:
-        fail(f"{name}: {hint}", f"{pattern[:1].upper()}{pattern[1:]}." if pattern else "", numbers)
+        seen = f"{pattern[:1].upper()}{pattern[1:]}." if pattern else ""
+        fail(f"{name}: {hint}", seen, numbers)
     fail(f"{name}: {pattern or 'wrong value'}", numbers)
 
 
 _MATMUL = re.compile(r"matmul: .*?\(size (\d+) is different from (\d+)\)", re.S)
 _DOT = re.compile(r"shapes \(([\d, ]*)\) and \(([\d, ]*)\) not aligned")
 _TAG = re.compile(r"\[raised in your (\w+)\(\)\]")
-_BROADCAST = re.compile(r"could not be broadcast together with shapes? (.*?)(?:$| \[raised)", re.S)
+_BROADCAST = re.compile(
+    r"could not be broadcast together with shapes? (.*?)(?:$| \[raised)", re.S)
 
 
 def _untagged(text):
-    """A message without the grader's tags: the new message names the function in its first line."""
+    """A message without the grader's tags: the new message names the function first."""
     return _TAG.sub("", text).strip()
 
 
 def _culprit(exc):
-    """The student's function that raised exc: from the grader's note, or the traceback."""
+    """The student's function that raised exc: from the grader's tag, else the stack."""
     tagged = _TAG.findall(str(exc))
-    if tagged:                            # the grader appends its tag last, after the student's text
+    if tagged:                 # the grader's tag comes last, after the student's text
         return tagged[-1]
     tb, names = exc.__traceback__, []
-    while tb is not None:                 # this helper's frame, the test's, then what the test called
+    while tb is not None:      # this helper's frame, the test's, then what it called
         names.append(tb.tb_frame.f_code.co_name)
         tb = tb.tb_next
     names = [n for n in names[2:] if not n.startswith("<")]
@@ -166,9 +174,9 @@ def _shape_fix(text):
 
 @contextlib.contextmanager
 def explain_shapes(**inputs):
-    """Turn a shape error raised inside the block into a message that names the likely cause.
+    """Turn a shape error raised in the block into a message naming the likely cause.
 
-    inputs: the arrays passed to the student's function, by name, so the message lists their shapes.
+    inputs: the arrays passed to the student's function, by name, for their shapes.
     """
     __tracebackhide__ = True
     try:
@@ -181,14 +189,15 @@ def explain_shapes(**inputs):
             raise _error(f"{who} returned None: a missing return statement?") from None
         if "values to unpack" in text:
             raise _error(f"{who} returned the wrong number of values",
-                         "Return exactly the tuple the task describes.", _untagged(text)) from None
+                         "Return exactly the tuple the task describes.",
+                         _untagged(text)) from None
         fix = _shape_fix(text) if isinstance(exc, ValueError) else ""
         if isinstance(exc, IndexError) and "out of bounds" in text:
             fix = "an index is out of range: rows and columns swapped?"
         if not fix:
             raise
-        raise _error(f"{who}: {fix}", f"The inputs' shapes: {shapes}." if shapes else "",
-                     f"NumPy said: {_untagged(text)}") from None
+        where = f"The inputs' shapes: {shapes}." if shapes else ""
+        raise _error(f"{who}: {fix}", where, f"NumPy said: {_untagged(text)}") from None
 
 
 @contextlib.contextmanager
