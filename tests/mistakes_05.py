@@ -81,6 +81,34 @@ WRONG = {
                 c_new = beta2 * c + (1 - beta2) * g * g
                 return w - alpha * v_new / (np.sqrt(c_new / (1 - beta2**t)) + eps), v_new, c_new
         """,
+        "corrects only the first moment": """
+            def adam_step(w, v, c, g, t, alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+                v_new = beta1 * v + (1 - beta1) * g
+                c_new = beta2 * c + (1 - beta2) * g * g
+                return w - alpha * (v_new / (1 - beta1**t)) / (np.sqrt(c_new) + eps), v_new, c_new
+        """,
+        "t counted from 0 in the correction": """
+            def adam_step(w, v, c, g, t, alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+                v_new = beta1 * v + (1 - beta1) * g
+                c_new = beta2 * c + (1 - beta2) * g * g
+                v_hat, c_hat = v_new / (1 - beta1**(t + 1)), c_new / (1 - beta2**(t + 1))
+                return w - alpha * v_hat / (np.sqrt(c_hat) + eps), v_new, c_new
+        """,
+        "the lecture's ADAM": """
+            def adam_step(w, v, c, g, t, alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+                v_new = beta1 * v + (1 - beta1) * g
+                c_new = beta2 * c + (1 - beta2) * g * g
+                return w - alpha * v_new / np.sqrt(c_new + eps), v_new, c_new
+        """,
+        "updates v and c in place": """
+            def adam_step(w, v, c, g, t, alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+                v *= beta1
+                v += (1 - beta1) * g
+                c *= beta2
+                c += (1 - beta2) * g * g
+                v_hat, c_hat = v / (1 - beta1**t), c / (1 - beta2**t)
+                return w - alpha * v_hat / (np.sqrt(c_hat) + eps), v, c
+        """,
     },
     "adam_logistic": {
         "restarts the step count every epoch": """
@@ -121,9 +149,49 @@ WRONG = {
                         t += 1
                 return w
         """,
+        "does not pass alpha to adam_step": """
+            def adam_logistic(X, y, alpha, B, epochs, rng):
+                w, t = np.zeros(X.shape[1]), 0
+                v, c = np.zeros_like(w), np.zeros_like(w)
+                for epoch in range(epochs):
+                    for batch in minibatches(X.shape[0], B, rng):
+                        t += 1
+                        w, v, c = adam_step(w, v, c, logistic_grad(w, X[batch], y[batch]), t)
+                return w
+        """,
     },
 }
 
 TASK_OF = {cell: f"test_{cell}" for cell in WRONG}
 
-SAYS: dict[str, dict[str, str]] = {cell: {} for cell in WRONG}
+SAYS = {
+    "adagrad_step": {
+        "eps outside the root": "eps inside the root",
+        "no running sum": "keep the running sum",
+        "divides by the old sum": "UPDATED sum c_new",
+        "updates c in place": "in place",
+    },
+    "rmsprop_step": {
+        "beta and 1 - beta swapped": "beta weights the OLD c",
+        "no (1 - beta) factor": "by (1 - beta)",
+        "AdaGrad's sum": "AdaGrad's sum",
+        "no square root": "take the square root",
+    },
+    "adam_step": {
+        "no bias correction": "bias correction missing",
+        "eps inside the root": "eps goes outside the root",
+        "returns the corrected moments": "not the corrected v_hat",
+        "corrects only the second moment": "only c corrected",
+        "corrects only the first moment": "only v corrected",
+        "t counted from 0 in the correction": "t is counted from 1",
+        "the lecture's ADAM": "add the bias correction",
+        "updates v and c in place": "in place",
+    },
+    "adam_logistic": {
+        "restarts the step count every epoch": "count t over the whole run",
+        "resets the moments every epoch": "keep v and c",
+        "plain SGD": "plain SGD",
+        "counts steps from 0": "count the steps from t = 1",
+        "does not pass alpha to adam_step": "pass alpha",
+    },
+}
