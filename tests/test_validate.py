@@ -46,20 +46,31 @@ def failures(output: str, tests: dict[str, str]) -> dict[str, list[str]]:
 
 
 def validate_chapter(scratch: Path, chapter: str) -> list[dict]:
-    """Validate one notebook per round of wrong answers; each round's failures by test."""
+    """Validate one notebook per round of wrong answers; each round's failures by test.
+
+    One `nbgrader validate` command takes every round's notebook, in order, as a student
+    validating several notebooks would; its report on each starts "VALIDATION FAILED".
+    """
     release_nb = nbformat.read(ROOT / "chapters" / chapter / f"{NOTEBOOK}.ipynb", as_version=4)
     tests = {c.metadata["nbgrader"]["grade_id"]: c.source for c in release_nb.cells
              if c.metadata.get("nbgrader", {}).get("grade")}
     spec, right = CHAPTERS[chapter], solutions_by_cell(chapter)
-    results = []
-    for k, round_ in enumerate(rounds(chapter, size=len(spec["task_of"]))):
+    rounds_ = rounds(chapter, size=len(spec["task_of"]))
+    paths = []
+    for k, round_ in enumerate(rounds_):
         folder = scratch / f"round-{k}"
         folder.mkdir()
         wrong = {cell: _cell(spec["wrong"][cell][label]) for cell, label in round_.items()}
         nbformat.write(fill(release_nb, {**right, **wrong}), folder / f"{NOTEBOOK}.ipynb")
-        out = run([sys.executable, "-m", "nbgrader", "validate", f"{NOTEBOOK}.ipynb"], cwd=folder, timeout=600)
-        results.append({"round": round_, "output": out.stdout, "failures": failures(out.stdout, tests)})
-    return results
+        paths.append(folder / f"{NOTEBOOK}.ipynb")
+    out = run([sys.executable, "-m", "nbgrader", "validate", *paths], cwd=scratch, timeout=900).stdout
+    reports = [FAILED + part for part in out.split(FAILED)[1:]]
+    assert len(reports) == len(rounds_), f"expected {len(rounds_)} failed validations:\n{out[-3000:]}"
+    return [{"round": round_, "output": report, "failures": failures(report, tests)}
+            for round_, report in zip(rounds_, reports)]
+
+
+FAILED = "VALIDATION FAILED ON "
 
 
 UNPARAMETRIZED_CHAPTERS: set[str] = set()       # the unparametrized test reads no validation
