@@ -78,43 +78,22 @@ def test_code_fits_in_88_columns(page):
     assert not long, f"{name(page)}: code lines longer than {WIDTH} (cell, length): {long}"
 
 
-# The student notebooks the book shows (chapters/<ch>/exercises.ipynb) fit too. The set-up
-# cell's check-helper block is left out: release.py copies it from tools/checks.py, whose
-# width is checked there.
-HELPERS_BEGIN, HELPERS_END = "# ---- BEGIN CHECK HELPERS", "# ---- END CHECK HELPERS ----"
+# The student notebooks the book shows (chapters/<ch>/exercises.ipynb) fit too, their
+# check-helper block (copied from tools/checks.py) included.
 EXERCISES = sorted(ROOT.glob("chapters/*/exercises.ipynb"))
-# Still being rewrapped (they have lines over 88 columns); remove once they fit.
-NOT_YET_WRAPPED = {"chapters/05-adaptive/exercises.ipynb", "chapters/06-sgdem/exercises.ipynb"}
 
 
 def long_notebook_lines(cells: list[str]) -> list[tuple[int, int]]:
-    """(code cell number, length) of each line over WIDTH, outside the check-helper block."""
-    long = []
-    for i, cell in enumerate(cells, 1):
-        inside = False
-        for line in cell.splitlines():
-            inside = inside or line.startswith(HELPERS_BEGIN)
-            if not inside and len(line) > WIDTH:
-                long.append((i, len(line)))
-            inside = inside and not line.startswith(HELPERS_END)
-    return long
-
-
-def test_the_helper_block_alone_is_left_out():
-    wide = "x = " + "1" * WIDTH
-    block = f"import numpy as np\n{HELPERS_BEGIN} (from tools/checks.py)\n{wide}\n{HELPERS_END}\n"
-    assert long_notebook_lines([block]) == []
-    assert long_notebook_lines([block + wide, "y = 1\n" + wide]) == [(1, len(wide)), (2, len(wide))]
-    assert long_notebook_lines([wide + "\n" + block]) == [(1, len(wide))]
+    """(code cell number, length) of each line over WIDTH."""
+    return [(i, len(line)) for i, cell in enumerate(cells, 1) for line in cell.splitlines()
+            if len(line) > WIDTH]
 
 
 def test_the_exercise_notebooks_are_found():
     assert len(EXERCISES) >= 6, [name(p) for p in EXERCISES]
 
 
-@pytest.mark.parametrize("notebook", [
-    pytest.param(p, marks=pytest.mark.xfail(reason="not yet rewrapped to 88 columns", strict=True))
-    if name(p) in NOT_YET_WRAPPED else p for p in EXERCISES], ids=name)
+@pytest.mark.parametrize("notebook", EXERCISES, ids=name)
 def test_exercise_code_fits_in_88_columns(notebook):
     cells = [c.source for c in jupytext.read(notebook).cells if c.cell_type == "code"]
     long = long_notebook_lines(cells)
