@@ -4,8 +4,9 @@
  * [role="main"] element. In pydata-sphinx-theme that is the whole <main>, which starts
  * with sphinx-book-theme's header (the download, print and launch buttons, the
  * "Contents" list) and holds the right-hand sidebar, so a snippet often shows those
- * words instead of the page. This keeps only the page's <article> before Sphinx looks
- * for the words (and the anchor of a section hit) in it.
+ * words instead of the page. This keeps only the page's <article>, without the box that
+ * says how to run the page, before Sphinx looks for the words (and the anchor of a
+ * section hit) in it.
  */
 (function () {
   "use strict";
@@ -20,6 +21,8 @@
       if (!article) {
         return original(htmlString, anchor);
       }
+      // the same "Run this page yourself" box opens every page: not what a snippet should quote
+      article.querySelectorAll(".run-this-page").forEach((box) => box.remove());
       const wrapper = doc.createElement("div");
       wrapper.setAttribute("role", "main");
       wrapper.appendChild(article);

@@ -1,10 +1,4 @@
-"""Chapter 3's usual mistakes (03-sgd): the wrong answers its tests must catch.
-
-WRONG[cell][label] is a plausible wrong answer that replaces one solution cell (by its
-nbgrader grade_id); TASK_OF maps that cell to the test cell whose points it must lose.
-SAYS[cell][label] is what the first line of that test's failure must contain under
-nbgrader's Validate (tests/test_validate.py): what to fix, in the student's words.
-"""
+"""Chapter 3's usual mistakes (03-sgd), in the format that tests/test_grading.py describes."""
 
 CHAPTER = "03-sgd"
 POINTS = 11

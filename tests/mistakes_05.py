@@ -1,10 +1,4 @@
-"""Chapter 5's usual mistakes (05-adaptive): the wrong answers its tests must catch.
-
-WRONG[cell][label] is a plausible wrong answer that replaces one solution cell (by its
-nbgrader grade_id); TASK_OF maps that cell to the test cell whose points it must lose.
-SAYS[cell][label] is what the first line of that test's failure must contain under
-nbgrader's Validate (tests/test_validate.py): what to fix, in the student's words.
-"""
+"""Chapter 5's usual mistakes (05-adaptive), in the format that tests/test_grading.py describes."""
 
 CHAPTER = "05-adaptive"
 POINTS = 10

@@ -31,7 +31,11 @@ def _cell(text: str) -> str:
     return textwrap.dedent(text).strip("\n")
 
 
-# Each chapter's wrong answers live in tests/mistakes_NN.py, next to what its tests must say.
+# Each chapter's wrong answers live in tests/mistakes_NN.py. WRONG[cell][label] is a plausible
+# wrong answer that replaces one solution cell (by its nbgrader grade_id); TASK_OF maps that cell
+# to the test cell whose points it must lose; DEPENDS[cell] are the later tests that call it and
+# may lose their points too; SAYS[cell][label] is what the first line of that test's failure must
+# contain under nbgrader's Validate (tests/test_validate.py): what to fix, in the student's words.
 MISTAKES = [importlib.import_module(f"mistakes_{n:02d}") for n in range(1, 7)]
 CHAPTERS = {m.CHAPTER: {"task_of": m.TASK_OF, "wrong": m.WRONG, "points": m.POINTS, "depends": m.DEPENDS,
                           "says": m.SAYS}
