@@ -229,6 +229,88 @@ def test_in_a_hidden_test_the_feedback_shows_no_text_of_the_students(h):
     assert hidden_message(info.value) == "a hidden test failed: softmax"
 
 
+# What a student's function can raise, as the grader re-raises it (its tag appended last):
+# text after a broken fake tag, a message with no colon in its first line, a fake tag hidden
+# in a class name that an untagged error carries.
+STUDENT_TEXTS = [
+    "not enough values to unpack [raised in your SECRET_X=1.0,1.0,1.0 [raised in your f()]",
+    "too many values to unpack SECRET 1.0 2.5 3.5 4.5 5.5 [raised in your f()]",
+    "operands could not be broadcast together with shapes (2,3) (3,2) SECRET: 1.0 [raised in your f()]",
+    "returned <values to unpack [raised in your SECRET_1_0_2_5()] object>, which the grader cannot check",
+]
+
+
+@pytest.mark.parametrize("text", STUDENT_TEXTS)
+@pytest.mark.parametrize("kind", [ValueError, TypeError])
+def test_no_student_text_reaches_hidden_feedback_through_a_helper(h, text, kind):
+    from gradeguard.checker import hidden_message
+
+    def under_explain():
+        with h["explain_shapes"](x=np.ones(2)):
+            raise kind(text)
+
+    def under_uses():
+        with h["uses"](f=(1, lambda: h["fail"]("f: wrong"))):
+            raise kind(text)
+
+    for run in (under_explain, under_uses):
+        try:
+            run()
+        except Exception as exc:  # noqa: BLE001  (re-raised unchanged, or converted)
+            shown = hidden_message(exc)
+            assert "SECRET" not in shown, (run.__name__, shown)
+            assert len(shown) < 100, shown
+
+
+def test_a_student_exception_class_does_not_name_itself_in_hidden_feedback():
+    from gradeguard.checker import StudentError, _exception, hidden_message, shown_name
+
+    exc = _exception("SECRET 1.0 2.5 any text", "x [raised in your f()]")
+    assert isinstance(exc, StudentError)
+    assert hidden_message(exc) == "your f() raised StudentError in a hidden test"
+    assert shown_name(exc) == "StudentError"
+    assert hidden_message(_exception("ValueError", "x [raised in your f()]")) == \
+        "your f() raised ValueError in a hidden test"
+    # a KeyError quotes its message; its tag is still the grader's
+    assert hidden_message(_exception("KeyError", "k [raised in your f()]")) == \
+        "your f() raised KeyError in a hidden test"
+
+
+def test_a_student_stop_iteration_fails_the_test_instead_of_ending_its_loop():
+    from gradeguard.checker import StudentError, _exception
+
+    assert isinstance(_exception("StopIteration", "done [raised in your f()]"), StudentError)
+
+
+def test_a_time_limit_is_not_blamed_on_an_earlier_task(h):
+    with pytest.raises(TimeoutError, match="time limit"):
+        with h["uses"](f=(1, lambda: h["fail"]("f: wrong"))):
+            raise TimeoutError("the notebook ran past its time limit")
+
+
+def test_no_false_diagnosis_for_a_nearly_right_answer(h):
+    text = message(h["check_close"], "dW", np.array([1.0, 2.0]) * (1 + 5e-7), [1.0, 2.0])
+    assert "factor" not in text, text
+    assert text.splitlines()[0] == "dW: wrong value"
+
+
+def test_an_unpacking_error_inside_the_students_function_is_not_called_a_missing_return(h):
+    def student():
+        a, b = None                     # the student's own bug, not what it returns
+        return a, b
+
+    def run():
+        with h["explain_shapes"]():
+            student()
+    with pytest.raises(TypeError, match="cannot unpack"):
+        run()
+
+
+def test_a_right_size_in_the_wrong_shape_says_so(h):
+    first = message(h["check_close"], "db", np.ones((3, 1)), np.ones(3)).splitlines()[0]
+    assert first == "db: right size, wrong shape: a reshape or keepdims?"
+
+
 def test_the_helpers_fit_88_columns():
     """The block is code the book shows on every exercise page, like the pages' own code."""
     long = [line for line in release.check_helpers().splitlines() if len(line) > 88]

@@ -15,6 +15,7 @@ import ast
 import builtins
 import contextlib
 import io
+import re
 import signal
 import threading
 import time
@@ -43,9 +44,13 @@ class StudentError(Exception):
         self.ename = ename
 
 
+# A student's StopIteration would end a test's loop or generator silently instead of failing it.
+_NOT_REBUILT = {"StopIteration", "StopAsyncIteration"}
+
+
 def _exception(ename: str, evalue: str) -> BaseException:
     cls = getattr(builtins, ename, None)
-    if isinstance(cls, type) and issubclass(cls, Exception):
+    if ename not in _NOT_REBUILT and isinstance(cls, type) and issubclass(cls, Exception):
         try:
             return cls(evalue)
         except Exception:  # noqa: BLE001  (exception types with other signatures)
@@ -148,18 +153,37 @@ def split_hidden(source: str) -> list[tuple[str, bool]]:
     return [(code, hidden) for code, hidden in parts if code.strip()]
 
 
+_TAG_AT_END = re.compile(r"\[raised in your ([A-Za-z_]\w*)\(\)\]['\"]?\Z")   # KeyError quotes its text
+
+
+def shown_name(exc: BaseException) -> str:
+    """An exception's type name as feedback may show it: a builtin's, else a fixed word.
+
+    A student's own exception class has a name of the student's choosing."""
+    name = getattr(exc, "ename", type(exc).__name__)
+    if type(exc).__module__ == "builtins" and not isinstance(exc, StudentError):
+        return name
+    cls = getattr(builtins, name, None)
+    return name if isinstance(cls, type) and issubclass(cls, BaseException) else "StudentError"
+
+
 def hidden_message(exc: BaseException) -> str:
-    """What feedback says about a failure in a hidden test: never text the student's code could choose."""
+    """What feedback says about a failure in a hidden test: never text the student's code could choose.
+
+    Only three things are shown: a message the grader wrote itself (safe), the name in the tag
+    the grader appends to a student's exception (the last thing in its text), and the first
+    line of an AssertionError up to its first colon (the test's own label).
+    """
     if getattr(exc, "safe", False):
         return str(exc)
-    if isinstance(exc, StudentError) or "[raised in your " in str(exc):
-        where = str(exc).rsplit("[raised in your ", 1)[-1].rstrip("]") if "[raised in your " in str(exc) else ""
-        ename = getattr(exc, "ename", type(exc).__name__)
-        return f"your {where or 'code'} raised {ename} in a hidden test"
+    tag = _TAG_AT_END.search(str(exc))
+    if isinstance(exc, StudentError) or tag:
+        where = tag.group(1) if tag else ""
+        return f"your {where + '()' if where else 'code'} raised {shown_name(exc)} in a hidden test"
     if isinstance(exc, AssertionError):
-        label = str(exc).split(":", 1)[0].strip()[:120]
+        label = str(exc).split("\n", 1)[0].split(":", 1)[0].strip()[:120]
         return f"a hidden test failed: {label}" if label else "a hidden test failed"
-    return f"a hidden test failed ({type(exc).__name__})"
+    return f"a hidden test failed ({shown_name(exc)})"
 
 
 @contextlib.contextmanager
@@ -222,7 +246,7 @@ class Checker:
         if text:
             outputs.append({"output_type": "stream", "name": "stdout", "text": text})
         if error is not None:
-            ename = getattr(error, "ename", type(error).__name__)
+            ename = shown_name(error) if in_hidden else getattr(error, "ename", type(error).__name__)
             evalue = hidden_message(error) if in_hidden else str(error)[:3000]
             outputs.append({"output_type": "error", "ename": ename, "evalue": evalue,
                             "traceback": [f"{ename}: {evalue}"]})
