@@ -36,7 +36,7 @@ def _cell(text: str) -> str:
 # to the test cell whose points it must lose; DEPENDS[cell] are the later tests that call it and
 # may lose their points too; SAYS[cell][label] is what the first line of that test's failure must
 # contain under nbgrader's Validate (tests/test_validate.py): what to fix, in the student's words.
-MISTAKES = [importlib.import_module(f"mistakes_{n:02d}") for n in range(1, 7)]
+MISTAKES = [importlib.import_module(p.stem) for p in sorted(Path(__file__).parent.glob("mistakes_[0-9][0-9].py"))]
 CHAPTERS = {m.CHAPTER: {"task_of": m.TASK_OF, "wrong": m.WRONG, "points": m.POINTS, "depends": m.DEPENDS,
                           "says": m.SAYS}
             for m in MISTAKES}

@@ -10,7 +10,8 @@ needs matplotlib, which the ``plot`` extra installs; it is imported on first use
 
 __version__ = "0.1.0"
 
-from . import data, functions, grad, linear, losses, nn, optim, rates, scalar_net, stability, timing, train  # noqa: E402,F401
+from . import (data, functions, grad, hessian, linear, losses, nn, optim, rates, scalar_net,  # noqa: E402,F401
+               schedules, stability, timing, train)
 
 #: The one install line that every page of the book shows (the public student repository).
 INSTALL = 'pip install "descentlab[plot] @ git+https://github.com/descentlab/backprop-optimization"'

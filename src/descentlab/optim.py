@@ -21,6 +21,8 @@ from typing import Callable, Mapping, NamedTuple, Union
 
 import numpy as np
 
+from .schedules import inverse_time  # noqa: F401  (kept here: chapter 3 imports it from optim)
+
 Params = Mapping[str, np.ndarray]
 StepSize = Union[float, Callable[[int], float]]
 
@@ -145,6 +147,49 @@ class SGDEM:
             return Momentum(self.alpha, self.mu).update(params, grads, state)
         new, s = SGD(self.alpha).update(params, grads, StepState(state.t))
         return new, MomentumState(t=s.t, v=state.v)
+
+
+@dataclass(frozen=True)
+class Nesterov:
+    """Nesterov's accelerated gradient (Nesterov, 1983) in PyTorch's form:
+
+        b_t     = mu b_{t-1} + g_t                  (b_0 = 0)
+        w_{t+1} = w_t - alpha_t (g_t + mu b_t)
+
+    with g_t the gradient at the stored point w_t. This is the look-ahead form of
+    Sutskever et al. (2013),
+
+        v_t     = mu v_{t-1} - alpha grad f(x_t + mu v_{t-1}),    x_{t+1} = x_t + v_t,
+
+    written for the look-ahead point w_t = x_t + mu v_{t-1} itself: with a constant alpha,
+    v_t = -alpha b_t and the two produce the same points (tested), and the gradient is taken
+    where the parameters are, so the method fits update(params, grads, state). It equals
+    torch.optim.SGD(momentum=mu, nesterov=True). mu = 0 is SGD.
+    """
+
+    alpha: StepSize = 0.01
+    mu: float = 0.9
+
+    def __post_init__(self):
+        Momentum(self.alpha, self.mu)       # the same checks on mu
+
+    def init(self, params: Params) -> MomentumState:
+        return MomentumState(t=0, v=_zeros(params))
+
+    def update(self, params: Params, grads: Params, state: MomentumState):
+        _check(params, grads)
+        a = step_size(self.alpha, state.t)
+        b = {k: self.mu * state.v[k] + grads[k] for k in params}
+        new = {k: params[k] - a * (grads[k] + self.mu * b[k]) for k in params}
+        return new, MomentumState(t=state.t + 1, v=b)
+
+
+def nesterov_lookahead_step(x, v, grad_fn, alpha: float, mu: float):
+    """One step of the look-ahead form: v' = mu v - alpha grad f(x + mu v), x' = x + v'.
+
+    x, v: arrays of one shape (the iterate and its velocity); returns (x', v')."""
+    v_new = mu * v - alpha * grad_fn(x + mu * v)
+    return x + v_new, v_new
 
 
 class AdaptiveState(NamedTuple):
@@ -275,9 +320,39 @@ class Adam:
         return new, AdaptiveState(t=t, c=c, v=v)
 
 
-def inverse_time(alpha0: float, decay: float) -> Callable[[int], float]:
-    """The schedule alpha_t = alpha0 / (1 + decay t)."""
-    return lambda t: alpha0 / (1.0 + decay * t)
+@dataclass(frozen=True)
+class AdamW:
+    """Adam with decoupled weight decay (Loshchilov and Hutter, 2019), in PyTorch's form:
+
+        w_{t+1} = (1 - alpha_t gamma) w_t - alpha_t v_hat / (sqrt(c_hat) + eps)
+
+    with v_hat, c_hat the bias-corrected moments of :class:`Adam`. The decay shrinks every
+    weight by the same factor, outside the adaptive scaling. An l2 term (gamma/2) ||w||^2
+    added to the loss instead puts gamma w into g_t, where Adam divides it by sqrt(c_hat):
+    coordinates with large gradients are then decayed less. For SGD the two are the same
+    update. Equals torch.optim.AdamW(lr=alpha, weight_decay=gamma).
+    """
+
+    alpha: StepSize = 0.001
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    gamma: float = 0.01
+
+    def init(self, params: Params) -> AdaptiveState:
+        return Adam(self.alpha, self.beta1, self.beta2, self.eps).init(params)
+
+    def update(self, params: Params, grads: Params, state: AdaptiveState):
+        a = step_size(self.alpha, state.t)
+        decayed = {k: (1.0 - a * self.gamma) * params[k] for k in params}
+        adam = Adam(self.alpha, self.beta1, self.beta2, self.eps)
+        step, state = adam.update({k: np.zeros_like(params[k]) for k in params}, grads, state)
+        return {k: decayed[k] + step[k] for k in params}, state
+
+
+def with_l2(params: Params, grads: Params, gamma: float) -> dict:
+    """g + gamma w: the gradient of R(w) + (gamma / 2) ||w||^2 from the gradient g of R."""
+    return {k: grads[k] + gamma * params[k] for k in params}
 
 
 def trajectory(opt, grad_fn: Callable[[np.ndarray], np.ndarray], w0, steps: int) -> np.ndarray:

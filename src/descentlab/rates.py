@@ -101,6 +101,32 @@ def steps_to(rate: float, tol: float) -> int:
     return math.ceil(math.log(tol) / math.log(rate))
 
 
+def nesterov_tuning(m: float, beta: float) -> tuple[float, float, float]:
+    """(alpha, mu, rate) of Nesterov's method for m-strongly convex, beta-smooth f:
+
+    alpha = 1 / beta,  mu = (sqrt kappa - 1) / (sqrt kappa + 1),  rate = 1 - 1 / sqrt kappa,
+
+    with the global guarantee f(x_t) - f* <= rate^t (f(x_0) - f* + m/2 ||x_0 - x*||^2) for EVERY
+    such f, not only quadratics (Nesterov, 2004, Theorem 2.2.3 with constant momentum).
+    """
+    root = math.sqrt(beta / m)
+    return 1.0 / beta, (root - 1.0) / (root + 1.0), 1.0 - 1.0 / root
+
+
+def nesterov_matrix(alpha: float, mu: float, lam: float) -> np.ndarray:
+    """The 2 x 2 map (x_t, x_{t-1}) -> (x_{t+1}, x_t) of Nesterov's method along curvature lam:
+    x_{t+1} = (1 - alpha lam) ((1 + mu) x_t - mu x_{t-1})."""
+    s = 1.0 - alpha * lam
+    return np.array([[(1.0 + mu) * s, -mu * s], [1.0, 0.0]])
+
+
+def nesterov_factor(alpha: float, mu: float, lam) -> np.ndarray:
+    """Spectral radius of :func:`nesterov_matrix` for each curvature in lam: the asymptotic factor per step."""
+    lam = np.atleast_1d(np.asarray(lam, dtype=float))
+    rho = [max(abs(np.linalg.eigvals(nesterov_matrix(alpha, mu, x)))) for x in lam]
+    return np.array(rho).reshape(np.shape(lam))
+
+
 def _lessard_f(x):
     x = np.asarray(x, dtype=float)
     return np.where(x < 1, 12.5 * x**2, np.where(x < 2, 0.5 * x**2 + 24.0 * x - 12.0, 12.5 * x**2 - 24.0 * x + 36.0))
