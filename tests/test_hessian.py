@@ -105,3 +105,12 @@ def test_flatten_round_trip_and_errors():
     assert back["W"].shape == (2, 3) and back["b"][0] == 7.0
     with pytest.raises(ValueError, match="w has 8 entries, the parameters 7"):
         hessian.unflatten(np.zeros(8), params)
+
+
+def test_a_warm_start_needs_fewer_products():
+    model, X, y = small_net(4)
+    _, grad_fn = hessian.flat_loss_grad(model, X, y)
+    w = hessian.flatten(model.params)
+    cold = hessian.top_eigenvalue(grad_fn, w, np.random.default_rng(0), iters=500, tol=1e-8)
+    warm = hessian.top_eigenvalue(grad_fn, w + 1e-3, np.random.default_rng(0), iters=500, tol=1e-8, v0=cold.v)
+    assert warm.products < cold.products / 3 and warm.lam == pytest.approx(cold.lam, rel=1e-2)

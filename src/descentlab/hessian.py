@@ -28,7 +28,11 @@ GradFn = Callable[[Vector], Vector]
 
 def hvp(grad_fn: GradFn, w: Vector, v: Vector, h: float = 1e-5) -> Vector:
     """H(w) v by a central difference of gradients; w, v: (E,). The step along v is h ||w|| / ||v||
-    (h relative to the size of w, at least h), so the result does not depend on the scale of v."""
+    (h relative to the size of w, at least h), so the result does not depend on the scale of v.
+
+    The difference assumes a smooth gradient: with ReLU (or any kink) the two points may lie on
+    different linear pieces and the product is then wrong by O(1), not O(h^2); use a smooth
+    activation (tanh) or check that a smaller h gives the same answer."""
     w, v = np.asarray(w, dtype=np.float64), np.asarray(v, dtype=np.float64)
     norm = np.linalg.norm(v)
     if norm == 0.0:
@@ -59,7 +63,8 @@ def power_iteration(matvec: Callable[[Vector], Vector], v0: Vector, iters: int =
     """The eigenvalue of largest magnitude of a symmetric map by power iteration.
 
     v <- A v / ||A v||, stopped when two successive Rayleigh quotients v^T A v agree to a
-    relative ``tol`` or after ``iters`` products. The error shrinks like (lam_2 / lam_1)^k.
+    relative ``tol`` or after ``iters`` products. With r = |lam_2 / lam_1| the angle between v and
+    the top eigenvector shrinks like r^k, the Rayleigh quotient's error like r^(2k).
     """
     v = np.asarray(v0, dtype=np.float64)
     v = v / np.linalg.norm(v)
@@ -77,16 +82,19 @@ def power_iteration(matvec: Callable[[Vector], Vector], v0: Vector, iters: int =
 
 
 def top_eigenvalue(grad_fn: GradFn, w: Vector, rng: np.random.Generator, iters: int = 100,
-                   tol: float = 1e-6, h: float = 1e-5) -> Eigen:
+                   tol: float = 1e-6, h: float = 1e-5, v0: Vector | None = None) -> Eigen:
     """lambda_max of the Hessian of R at w (the largest eigenvalue, not the largest in magnitude).
 
     Power iteration on finite-difference products from a random start. If the dominant
     eigenvalue is negative (a saddle, or a strongly concave direction) a second run on the
     shifted map H - lam I, whose dominant eigenvalue is lambda_max - lam, finds the top one.
+    v0: a start (for example the previous estimate's v, while tracking lambda_max during training:
+    a warm start needs a few products instead of dozens); random when None.
     """
     w = np.asarray(w, dtype=np.float64)
     matvec = lambda v: hvp(grad_fn, w, v, h)  # noqa: E731
-    first = power_iteration(matvec, rng.standard_normal(w.shape), iters, tol)
+    start = rng.standard_normal(w.shape) if v0 is None else v0
+    first = power_iteration(matvec, start, iters, tol)
     if first.lam >= 0:
         return first
     shift = first.lam
