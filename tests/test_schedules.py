@@ -201,3 +201,19 @@ def test_adamw_first_step_by_hand():
     # the first bias-corrected Adam step is alpha g / (|g| + eps): alpha sign(g)
     np.testing.assert_allclose(new["w"], [(1 - 0.02) * 2.0 - 0.1, (1 - 0.02) * -1.0 + 0.1], rtol=1e-7)
     assert state.t == 1 and np.array_equal(params["w"], [2.0, -1.0])
+
+
+def test_the_noise_floor_of_a_constant_step():
+    """v = (1 - alpha h)^2 v + alpha^2 sigma^2, and a simulation settles there."""
+    v = rates.sgd_stationary_variance(0.1, 1.0, 1.0)
+    assert v == pytest.approx(0.1 / 1.9) and v == pytest.approx(0.81 * v + 0.01)
+    assert rates.sgd_stationary_variance(1.0, 1.0, 1.0) == pytest.approx(1.0)
+    np.testing.assert_allclose(rates.sgd_stationary_variance(np.array([0.1, 0.2]), 2.0, 3.0),
+                               [0.9 / 3.6, 1.8 / 3.2])
+    with pytest.raises(ValueError, match="0 < alpha h < 2"):
+        rates.sgd_stationary_variance(2.0, 1.0, 1.0)
+    rng = np.random.default_rng(0)
+    w = np.zeros(20_000)
+    for _ in range(300):
+        w = w - 0.2 * (1.5 * w + 0.5 * rng.standard_normal(w.size))
+    assert np.mean(w**2) == pytest.approx(rates.sgd_stationary_variance(0.2, 1.5, 0.5), rel=0.03)

@@ -327,3 +327,15 @@ def test_separating_vector_none_when_not_separable():
     assert linear.separating_vector(X, y) is None
     with pytest.raises(ValueError, match="not linearly separable"):
         linear.max_margin(X, y)
+
+
+def test_gradient_noise_scale_by_hand_and_against_the_batch_noise():
+    from descentlab import data
+    G = np.array([[1.0, 0.0], [3.0, 2.0]])                   # mean (2, 1), deviations (+-1, +-1)
+    assert data.gradient_noise_scale(G) == pytest.approx(2.0 / 5.0)
+    rng = np.random.default_rng(0)
+    G = rng.normal(size=(400, 3)) + np.array([0.3, 0.0, 0.0])
+    B = round(data.gradient_noise_scale(G))
+    g = G.mean(axis=0)
+    batches = G[rng.integers(0, 400, size=(4000, B))].mean(axis=1)   # with replacement
+    assert np.mean(np.sum((batches - g) ** 2, axis=1)) == pytest.approx(g @ g, rel=0.15)

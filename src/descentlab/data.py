@@ -136,3 +136,17 @@ def minibatch_variance(sigma2: float, N: int, B, replace: bool = False):
     if replace:
         return sigma2 / B
     return sigma2 / B * (N - B) / (N - 1)
+
+
+def gradient_noise_scale(per_sample: np.ndarray) -> float:
+    """B_noise = sigma^2 / ||grad R_N||^2, McCandlish et al.'s (2018) simple noise scale.
+
+    per_sample: (N, E) the N per-sample gradients (flattened); their mean is grad R_N and
+    sigma^2 = (1/N) sum_j ||grad l_j - grad R_N||^2 (as in :func:`minibatch_variance`). A batch
+    of B samples drawn with replacement has noise sigma^2 / B, which falls below ||grad R_N||^2
+    once B exceeds B_noise: the batch size around which larger batches stop paying.
+    """
+    per_sample = np.asarray(per_sample, dtype=np.float64)
+    g = per_sample.mean(axis=0)
+    sigma2 = np.mean(np.sum((per_sample - g) ** 2, axis=1))
+    return float(sigma2 / (g @ g))

@@ -88,7 +88,7 @@ def logistic(s: Array, y: Array) -> tuple[float, Array]:
     y = np.asarray(y)
     if s.shape != y.shape:
         raise ValueError(f"scores have shape {s.shape} but the labels {y.shape}.")
-    if not np.all(np.isin(y, (-1, 1))):
+    if not np.all(np.abs(y) == 1):                 # -1 or +1 (np.isin is ~50 us a call)
         raise ValueError("logistic labels must be -1 or +1 (for 0/1 labels use y = 2 * label - 1).")
     B = s.shape[0]
     margin = y * s

@@ -101,6 +101,21 @@ def steps_to(rate: float, tol: float) -> int:
     return math.ceil(math.log(tol) / math.log(rate))
 
 
+def sgd_stationary_variance(alpha, h: float, sigma: float):
+    """Stationary E[w^2] of SGD with a constant step alpha on f(w) = h/2 w^2 with the noisy
+    gradient h w + sigma xi (xi standard normal, fresh each step):
+
+        E[w_{t+1}^2] = (1 - alpha h)^2 E[w_t^2] + alpha^2 sigma^2   ->   alpha sigma^2 / (h (2 - alpha h))
+
+    for 0 < alpha h < 2. The noise floor E[f] = h/2 E[w^2] is about alpha sigma^2 / 4 for small
+    alpha h: proportional to the step. alpha may be an array.
+    """
+    alpha = np.asarray(alpha, dtype=float)
+    if np.any(alpha * h <= 0) or np.any(alpha * h >= 2):
+        raise ValueError(f"the floor exists only for 0 < alpha h < 2, got alpha h = {alpha * h}")
+    return alpha * sigma**2 / (h * (2.0 - alpha * h))
+
+
 def nesterov_tuning(m: float, beta: float) -> tuple[float, float, float]:
     """(alpha, mu, rate) of Nesterov's method for m-strongly convex, beta-smooth f:
 
