@@ -11,7 +11,10 @@ switch need. Keeping hyper-parameters and state apart (as optax does) makes an
 optimizer easy to test: the same inputs give the same outputs, always.
 
 A step size ``alpha`` is a float or a schedule, a function t -> alpha_t of the
-step count t = 0, 1, 2, ...
+step count t = 0, 1, 2, ... (descentlab.schedules). It is evaluated at the number of
+updates made so far: the first update, which makes v_1 and w_1 from v_0 = 0 and w_0,
+uses alpha_0, and update t uses alpha_{t-1}. (The docstrings below write alpha_t for
+"the current step size".)
 """
 
 from __future__ import annotations

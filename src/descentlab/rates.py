@@ -15,11 +15,13 @@ kappa = beta / m measures how unequal the curvatures are.
 beta is the smoothness constant (the largest curvature; the gradient is
 beta-Lipschitz), not RMSProp's decay; L is kept for the number of layers.
 
-The heavy ball's rate is a statement about quadratics (and, by linearisation,
-about the neighbourhood of a minimum with a continuous Hessian). Beyond them it
-can fail: :data:`lessard_counterexample` is a strongly convex, smooth function
-on which the heavy ball with Polyak's tuning cycles forever (Lessard, Recht and
-Packard, 2016).
+The heavy ball's accelerated rate is a statement about quadratics (and, by
+linearisation, about the neighbourhood of a minimum with a continuous Hessian).
+Beyond them a global linear rate is known only for smaller, unaccelerated choices
+of (alpha, mu) (Ghadimi et al., 2015): :data:`lessard_counterexample` is a strongly
+convex, smooth function on which the heavy ball with Polyak's tuning cycles
+forever (Lessard, Recht and Packard, 2016). Nesterov's method keeps its
+accelerated rate 1 - 1/sqrt(kappa) on every such function (:func:`nesterov_tuning`).
 """
 
 from __future__ import annotations
@@ -122,7 +124,7 @@ def nesterov_tuning(m: float, beta: float) -> tuple[float, float, float]:
     alpha = 1 / beta,  mu = (sqrt kappa - 1) / (sqrt kappa + 1),  rate = 1 - 1 / sqrt kappa,
 
     with the global guarantee f(x_t) - f* <= rate^t (f(x_0) - f* + m/2 ||x_0 - x*||^2) for EVERY
-    such f, not only quadratics (Nesterov, 2004, Theorem 2.2.3 with constant momentum).
+    such f, not only quadratics (Nesterov, 2004, Section 2.2.1: the constant-step scheme with gamma_0 = m).
     """
     root = math.sqrt(beta / m)
     return 1.0 / beta, (root - 1.0) / (root + 1.0), 1.0 - 1.0 / root
