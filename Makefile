@@ -39,7 +39,7 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; Python 3.11 or newer is needed." >&2; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[plot,book,grading,test]' -c constraints.txt
+	$(PY) -m pip install --quiet -e '.[plot,torch,book,grading,test]' -c constraints.txt
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (descentlab)" >/dev/null
 	@touch $@
 

@@ -43,11 +43,26 @@ def run(cmd, cwd=ROOT, timeout=900, check=True) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="session")
 def book() -> Path:
-    """Build the book exactly as a reader would (`make book`) and return _build/html."""
+    """Build the book exactly as a reader would (`make book`) and return _build/html.
+
+    Right after the build, the re-execution of its narrative pages (test_notebooks) starts in a
+    thread of its own: it runs the pages' code again, single-threaded, while the browser tests
+    and the rest of the suite go on (AFTER_BOOK holds its future)."""
     run(["make", "book"])
     html = ROOT / "_build" / "html"
     assert (html / "index.html").is_file()
+    for key, fn in AFTER_BOOK_JOBS.items():
+        if key not in AFTER_BOOK:
+            scratch = tempfile.mkdtemp(prefix=f"after-book-{key}-")
+            _SCRATCH.append(scratch)
+            AFTER_BOOK[key] = _AFTER_BOOK_POOL.submit(fn, Path(scratch))
     return html
+
+
+# Jobs that need the built book and run beside the tests (not queued behind the gradings).
+AFTER_BOOK_JOBS: dict = {}
+AFTER_BOOK: dict[str, Future] = {}
+_AFTER_BOOK_POOL = ThreadPoolExecutor(max_workers=1)
 
 
 # ------------------------------------------------------------------ the book in a real browser

@@ -123,7 +123,8 @@ def test_every_notebook_page_offers_its_notebook_for_download(book):
 def test_binder_installs_descentlab_and_opens_text_pages_as_notebooks(tmp_path):
     requirements = [ln.strip() for ln in (ROOT / "binder" / "requirements.txt").read_text().splitlines()
                     if ln.strip() and not ln.startswith("#")]
-    assert ".[plot]" in requirements, "Binder must install descentlab, with matplotlib, from the repository"
+    assert ".[plot,torch]" in requirements, "Binder installs descentlab, with matplotlib and chapter 8's torch"
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in requirements, "torch's CPU wheel, not CUDA's"
     assert any(ln.startswith("jupytext") for ln in requirements)
     assert any(ln.startswith("jupyterlab-myst") for ln in requirements), "MyST directives render in JupyterLab"
     runtime = (ROOT / "binder" / "runtime.txt").read_text().strip()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from conftest import ROOT, run
+from conftest import AFTER_BOOK, AFTER_BOOK_JOBS, ROOT, run
 
 SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
 
@@ -61,10 +61,20 @@ def executed_narrative(tmp_path: Path) -> list[Path]:
     return out
 
 
-def test_narrative_pages_reexecute_to_the_built_outputs(book, tmp_path):
-    executed = executed_narrative(tmp_path)
+def reexecute_narrative(scratch: Path):
+    """The executed pages from the cache, and nbval's re-execution of them: (pages, result)."""
+    executed = executed_narrative(scratch)
+    return executed, nbval(executed, cwd=scratch, check=False)
+
+
+# started by the `book` fixture as soon as the book is built (conftest.AFTER_BOOK_JOBS)
+AFTER_BOOK_JOBS["narrative-nbval"] = reexecute_narrative
+
+
+def test_narrative_pages_reexecute_to_the_built_outputs(book):
+    executed, result = AFTER_BOOK["narrative-nbval"].result(timeout=1800)
     assert len(executed) == len(narrative_pages()) >= 6
-    result = nbval(executed, cwd=tmp_path)
+    assert result.returncode == 0, f"nbval failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
     assert "passed" in result.stdout
 
 

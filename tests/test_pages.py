@@ -28,6 +28,7 @@ from conftest import ROOT, run
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 REPOSITORY = CONFIG["repository"]["url"].rstrip("/")
 INSTALL = f'pip install "descentlab[plot] @ git+{REPOSITORY}"'
+INSTALL_TORCH = f'pip install "descentlab[plot,torch] @ git+{REPOSITORY}"'   # chapter 8 needs PyTorch
 WIDTH = 88
 # The page the fresh environment runs: it draws (matplotlib) and imports descentlab,
 # and runs in a few seconds.
@@ -53,14 +54,23 @@ def test_the_pages_with_code_are_found():
 
 def test_one_install_line_everywhere():
     # the library's own error message (descentlab.plots without matplotlib) says the same
-    assert descentlab.INSTALL == INSTALL
+    assert descentlab.INSTALL == INSTALL and descentlab.INSTALL_TORCH == INSTALL_TORCH
     assert REPOSITORY.startswith("https://github.com/")
+
+
+def install_line(page: Path) -> str:
+    """The line a page must show: chapter 8's pages import torch, every other page does not."""
+    return INSTALL_TORCH if page.parent.name.startswith("08-") else INSTALL
 
 
 @pytest.mark.parametrize("page", PAGES, ids=name)
 def test_the_page_says_how_to_run_it_near_its_top(page):
     notebook = jupytext.read(page)
     text = page.read_text()
+    INSTALL = install_line(page)   # noqa: N806
+    if INSTALL != INSTALL_TORCH:
+        imports = re.compile(r"^\s*(import torch|from torch|from descentlab import torch)", re.M)
+        assert not any(imports.search(c) for c in code_cells(page)), f"{name(page)} imports torch outside ch. 8"
     assert text.count(INSTALL) == 1, f"{name(page)} should say, once: {INSTALL}"
     others = [m for m in re.findall(r"pip install[^`\n]*", text) if m != INSTALL]
     assert not others, f"{name(page)}: another install line {others}"

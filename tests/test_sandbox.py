@@ -210,3 +210,18 @@ def test_user_namespace_mode_also_hides_the_course():
                               f"try:\n    open({str(ROOT / '.venv' / 'x')!r}, 'w')\nexcept OSError as e:\n"
                               "    print('ro', e.errno)"))
     assert out.split()[0] == "False" and "101" in out and "ro" in out, out
+
+
+@pytest.mark.skipif(MODE != "root", reason="needs root to compare with user namespaces")
+def test_the_rlimit_fallback_leaves_room_for_torch_but_not_for_a_hog():
+    """Without a cgroup the address space is the limit: chapter 8's `import torch` maps ~1.3 GB
+    (0.34 GB resident), which memory_bytes alone (1 GiB) would refuse; a 3 GiB array is still refused."""
+    pytest.importorskip("torch")
+    if not sandbox._probe(["unshare", "--user", "--map-root-user", "--mount", "--net", "--pid", "--fork", "--", "true"]):
+        pytest.skip("user namespaces are not available here")
+    assert sandbox.Limits().address_space_bytes == (1 << 30) + (1536 << 20)
+    with ConfinedKernel(Settings(mode="userns", cell_timeout=60)) as k:
+        out = text(k.run_cell("import torch\nprint('torch', torch.ones(3, dtype=torch.float64).sum().item())"))
+        assert "torch 3.0" in out, out
+        out = text(k.run_cell("import numpy as np\nx = np.ones(3 << 30, dtype=np.uint8)\nprint('GOT IT')"))
+        assert "GOT IT" not in out

@@ -3,7 +3,9 @@
 Modules are named after the lecture's sections and imported by name, e.g.
 ``from descentlab import grad``.
 
-Only NumPy and scikit-learn are required. ``descentlab.plots`` (the book's figure style)
+Only NumPy and scikit-learn are required. ``descentlab.torch`` (chapter 8: the book's
+optimizers as ``torch.optim`` optimizers, data-parallel training) needs PyTorch, which the
+``torch`` extra installs; nothing else imports it. ``descentlab.plots`` (the book's figure style)
 needs matplotlib, which the ``plot`` extra installs; it is imported on first use, so
 ``import descentlab`` works without matplotlib.
 """
@@ -15,6 +17,8 @@ from . import (data, functions, grad, hessian, linear, losses, nn, optim, rates,
 
 #: The one install line that every page of the book shows (the public student repository).
 INSTALL = 'pip install "descentlab[plot] @ git+https://github.com/descentlab/backprop-optimization"'
+#: Chapter 8's pages and exercises also need PyTorch (the CPU wheel): the ``torch`` extra.
+INSTALL_TORCH = 'pip install "descentlab[plot,torch] @ git+https://github.com/descentlab/backprop-optimization"'
 
 
 def __getattr__(name: str):

@@ -47,12 +47,22 @@ CGROUP_PARENT = "gradeguard"
 class Limits:
     """Resource limits of one confined kernel (bytes and counts)."""
 
-    memory_bytes: int = 1 << 30       # resident memory (cgroup), or address space (rlimit fallback)
+    memory_bytes: int = 1 << 30       # resident memory (cgroup); see address_space_bytes for the fallback
     max_processes: int = 32           # tasks: processes and threads
     file_bytes: int = 64 << 20        # largest file it may write
     tmp_bytes: int = 64 << 20         # size of its private /tmp
     open_files: int = 256
     uid: int = NOBODY
+
+    #: Without a cgroup the only memory limit is the address space (RLIMIT_AS), which counts every
+    #: mapping, not resident memory: `import torch` maps about 1.3 GB with 0.34 GB resident. The
+    #: fallback therefore allows memory_bytes plus this much address space for libraries' mappings.
+    MAPPINGS_BYTES = 1536 << 20
+
+    @property
+    def address_space_bytes(self) -> int:
+        """The RLIMIT_AS of the rlimit fallback (no cgroup): memory_bytes + MAPPINGS_BYTES."""
+        return self.memory_bytes + self.MAPPINGS_BYTES
 
     def args(self) -> list[str]:
         return [f"--memory={self.memory_bytes}", f"--pids={self.max_processes}", f"--fsize={self.file_bytes}",
@@ -342,7 +352,8 @@ def inner(ns) -> None:
             limits = [(resource.RLIMIT_FSIZE, ns.fsize), (resource.RLIMIT_NOFILE, ns.nofile),
                       (resource.RLIMIT_CORE, 0)]
             if not ns.cgroup_joined:       # no cgroup: the process count and address space by rlimits
-                limits += [(resource.RLIMIT_NPROC, ns.pids), (resource.RLIMIT_AS, ns.memory)]
+                address_space = Limits(memory_bytes=ns.memory).address_space_bytes
+                limits += [(resource.RLIMIT_NPROC, ns.pids), (resource.RLIMIT_AS, address_space)]
             for which, value in limits:
                 resource.setrlimit(which, (value, value))
             drop = ["setpriv", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"]
