@@ -36,11 +36,12 @@ __all__ = ["SGDEM", "HeavyBall", "LectureAdam", "MLP", "from_numpy", "to_numpy",
 class SGDEM(torch.optim.Optimizer):
     """SGD with early momentum, :class:`descentlab.optim.SGDEM` for torch:
 
-        t < T0:   v_t = mu v_{t-1} - lr g_t,   w_{t+1} = w_t + v_t      (v_0 = 0)
-        t >= T0:  w_{t+1} = w_t - lr g_t                               (the velocity is no longer used)
+        t < T0:   v_{t+1} = mu v_t - lr g_t,   w_{t+1} = w_t + v_{t+1}   (v_0 = 0)
+        t >= T0:  w_{t+1} = w_t - lr g_t                                (the velocity is no longer used)
 
-    t counts the updates made so far (per parameter, in ``state["step"]``); lr is read from the
-    param group at every step, so a scheduler changes it. T0=None never switches: the heavy ball.
+    t = 0, 1, ... counts the updates made so far (per parameter, in ``state["step"]``); lr is read
+    from the param group at every step, so a scheduler changes it. T0=None never switches: the
+    heavy ball. T0 = 0 (the default, as in descentlab.optim.SGDEM) is plain SGD.
     """
 
     def __init__(self, params, lr: float = 0.01, momentum: float = 0.9, T0: int | None = 0):
@@ -56,9 +57,9 @@ class SGDEM(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            lr, mu, T0 = group["lr"], group["momentum"], group["T0"]
-            for w in group["params"]:
+        for options in self.param_groups:            # each param group with its own settings
+            lr, mu, T0 = options["lr"], options["momentum"], options["T0"]
+            for w in options["params"]:
                 if w.grad is None:
                     continue
                 state = self.state[w]
@@ -103,9 +104,9 @@ class LectureAdam(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            lr, beta, mu, eps = group["lr"], group["beta"], group["momentum"], group["eps"]
-            for w in group["params"]:
+        for options in self.param_groups:
+            lr, beta, mu, eps = options["lr"], options["beta"], options["momentum"], options["eps"]
+            for w in options["params"]:
                 if w.grad is None:
                     continue
                 g, state = w.grad, self.state[w]
@@ -123,6 +124,9 @@ class LectureAdam(torch.optim.Optimizer):
 
 def schedule_lr(optimizer: torch.optim.Optimizer, schedule) -> torch.optim.lr_scheduler.LambdaLR:
     """A torch scheduler that sets lr = schedule(t) before update t = 0, 1, ... (a descentlab schedule).
+
+    Every param group gets this same lr (their own lr values are replaced); for groups with
+    different steps, use torch's LambdaLR with one factor function per group.
 
     Call ``scheduler.step()`` after each ``optimizer.step()``, as for any torch scheduler. To resume
     from a checkpoint, make the optimizer and this scheduler first, then load both states (the
@@ -223,20 +227,29 @@ def data_parallel(model, X, y, batches, world_size: int = 2, optimizer: str = "S
     """Train a copy of descentlab MLP ``model`` with DistributedDataParallel on ``world_size`` processes.
 
     batches: a list of index arrays, one GLOBAL batch per step (length world_size * B); process r
-    takes the r-th slice of B. The gloo backend all-reduces the gradients, averaged over the
-    processes, so every process makes the same update. optimizer: "SGDEM", "HeavyBall",
+    takes the r-th slice of B. DDP divides each process's gradient by world_size and the gloo
+    backend's all-reduce sums them: every process gets the mean and makes the same update. optimizer: "SGDEM", "HeavyBall",
     "LectureAdam" or "SGD" with its hyper-parameters (lr, momentum, T0, ...). Returns
     {"params": the final weights (rank 0's), "losses": rank 0's loss on its slice per step,
     "ranks": one {"params", "losses", "velocities"} per rank}. Uses spawned processes, so it
     works from a notebook (in a script, call it under ``if __name__ == "__main__":``); each
     process imports torch, so a call takes a few seconds however short the run.
     """
-    import torch.multiprocessing as mp
-
     if any(len(b) % world_size for b in batches):
         raise ValueError(f"every global batch must split evenly over {world_size} processes")
     spec = _spec(model, X, y, batches, optimizer, hyper)
-    os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")      # this machine's loopback
+    saved = os.environ.get("GLOO_SOCKET_IFNAME")
+    os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")      # this machine's loopback, for the children
+    try:
+        return _spawn(world_size, spec)
+    finally:
+        if saved is None:
+            os.environ.pop("GLOO_SOCKET_IFNAME", None)
+
+
+def _spawn(world_size: int, spec: dict) -> dict:
+    import torch.multiprocessing as mp
+
     with tempfile.TemporaryDirectory() as tmp:
         out, init = str(Path(tmp) / "result.pt"), str(Path(tmp) / "rendezvous")
         mp.start_processes(_worker, args=(world_size, init, spec, out), nprocs=world_size,
