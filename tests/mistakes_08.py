@@ -21,7 +21,7 @@ SGDEM_HEAD = '''class SGDEM(torch.optim.Optimizer):
 
 SGDEM_GIVEN = '''
 
-# ---- given: the tests call these two (they send and get back numbers only) ----
+# ---- given: the tests call these three (they send and get back numbers only) ----
 def run_sgdem(w0, grads, lrs, momentum, T0):
     """w_0, ..., w_T of your SGDEM from w0, fed the gradient grads[t] and the step
     size lrs[t] at update t (as a scheduler sets it): an array (T + 1, d)."""
@@ -46,7 +46,20 @@ def run_groups(a0, b0, grads_a, grads_b, b_options):
     for ga, gb in zip(grads_a, grads_b):
         a.grad, b.grad = torch.tensor(ga, dtype=DTYPE), torch.tensor(gb, dtype=DTYPE)
         opt.step()
-    return a.detach().numpy().copy(), b.detach().numpy().copy()'''
+    return a.detach().numpy().copy(), b.detach().numpy().copy()
+
+
+def run_unused(a0, b0, grads_a, grads_b, first_b, lr, momentum, T0):
+    """Parameters a and b in one param group; b.grad is None at the updates before
+    update first_b (b is not used there). The final (a, b) and len(state of b)."""
+    a = torch.nn.Parameter(torch.tensor(a0, dtype=DTYPE))
+    b = torch.nn.Parameter(torch.tensor(b0, dtype=DTYPE))
+    opt = SGDEM([a, b], lr=lr, momentum=momentum, T0=T0)
+    for t, (ga, gb) in enumerate(zip(grads_a, grads_b)):
+        a.grad = torch.tensor(ga, dtype=DTYPE)
+        b.grad = None if t < first_b else torch.tensor(gb, dtype=DTYPE)
+        opt.step()
+    return a.detach().numpy().copy(), b.detach().numpy().copy(), len(opt.state[b])'''
 
 TRAIN_DEF = '''def train(model, opt, X, y, batch_size, epochs, seed):
     """Minibatch training of model with opt on (X, y): the loss of every step."""
@@ -81,6 +94,38 @@ def sgdem(step: str) -> str:
 def train(body: str) -> str:
     """A whole train cell whose function body is `body`."""
     return TRAIN_DEF + _indent(body) + "\n" + TRAIN_GIVEN
+
+
+ALLREDUCE = '''
+    def allreduce_mean(grads):
+        return np.mean(np.stack([np.asarray(g, dtype=float) for g in grads]), axis=0)
+'''
+
+PROCESS = '''
+    def process_grads(W, X, y, P):
+        N = len(y)
+        if N % P:
+            raise ValueError(f"{N} examples do not split into {P} equal slices")
+        X, y, s = torch.tensor(X, dtype=DTYPE), torch.tensor(y), N // P
+        grads = []
+        for r in range(P):
+            W_r = torch.tensor(W, dtype=DTYPE, requires_grad=True)
+            loss = F.cross_entropy(X[r * s:(r + 1) * s] @ W_r, y[r * s:(r + 1) * s])
+            loss.backward()
+            grads.append(W_r.grad.numpy())
+        return grads
+'''
+
+COMBINE = '''
+    def data_parallel_grad(W, X, y, P):
+        return allreduce_mean(process_grads(W, X, y, P))
+'''
+
+
+def data_parallel(allreduce: str = ALLREDUCE, process: str = PROCESS,
+                  combine: str = COMBINE) -> str:
+    """A whole task-3 cell: the three functions, each right unless given."""
+    return "\n\n\n".join(_indent(part, 0) for part in (allreduce, process, combine))
 
 
 WRONG = {
@@ -204,6 +249,44 @@ WRONG = {
                             w.sub_(lr * w.grad)
                         state["step"] += 1
         '''),
+        "no skip of a w.grad that is None": sgdem('''
+            @torch.no_grad()
+            def step(self):
+                for group in self.param_groups:
+                    lr, mu, T0 = group["lr"], group["momentum"], group["T0"]
+                    for w in group["params"]:
+                        state = self.state[w]
+                        if not state:
+                            state["step"] = 0
+                            state["velocity"] = torch.zeros_like(w)
+                        if state["step"] < T0:
+                            v = state["velocity"]
+                            v.mul_(mu).sub_(lr * w.grad)
+                            w.add_(v)
+                        else:
+                            w.sub_(lr * w.grad)
+                        state["step"] += 1
+        '''),
+        "state made for a parameter without a gradient": sgdem('''
+            @torch.no_grad()
+            def step(self):
+                for group in self.param_groups:
+                    lr, mu, T0 = group["lr"], group["momentum"], group["T0"]
+                    for w in group["params"]:
+                        state = self.state[w]
+                        if not state:
+                            state["step"] = 0
+                            state["velocity"] = torch.zeros_like(w)
+                        if w.grad is None:
+                            continue
+                        if state["step"] < T0:
+                            v = state["velocity"]
+                            v.mul_(mu).sub_(lr * w.grad)
+                            w.add_(v)
+                        else:
+                            w.sub_(lr * w.grad)
+                        state["step"] += 1
+        '''),
         "one velocity shared by every parameter": sgdem('''
             @torch.no_grad()
             def step(self):
@@ -306,58 +389,26 @@ WRONG = {
         '''),
     },
     "data_parallel": {
-        "the sum of the gradients, not their mean": '''
+        "the sum of the gradients, not their mean": data_parallel(allreduce='''
             def allreduce_mean(grads):
                 return np.sum(np.stack([np.asarray(g, dtype=float) for g in grads]), axis=0)
-
-
+        '''),
+        "only rank 0's gradient": data_parallel(combine='''
             def data_parallel_grad(W, X, y, P):
-                N = len(y)
-                if N % P:
-                    raise ValueError(f"{N} examples do not split into {P} equal slices")
-                X, y, s = torch.tensor(X, dtype=DTYPE), torch.tensor(y), N // P
-                grads = []
-                for r in range(P):
-                    W_r = torch.tensor(W, dtype=DTYPE, requires_grad=True)
-                    loss = F.cross_entropy(X[r * s:(r + 1) * s] @ W_r, y[r * s:(r + 1) * s])
-                    loss.backward()
-                    grads.append(W_r.grad.numpy())
-                return allreduce_mean(grads)
-        ''',
-        "only rank 0's gradient": '''
-            def allreduce_mean(grads):
-                return np.mean(np.stack([np.asarray(g, dtype=float) for g in grads]), axis=0)
-
-
-            def data_parallel_grad(W, X, y, P):
-                N = len(y)
-                if N % P:
-                    raise ValueError(f"{N} examples do not split into {P} equal slices")
-                X, y, s = torch.tensor(X, dtype=DTYPE), torch.tensor(y), N // P
-                W_0 = torch.tensor(W, dtype=DTYPE, requires_grad=True)
-                F.cross_entropy(X[:s] @ W_0, y[:s]).backward()
-                return W_0.grad.numpy()
-        ''',
-        "slices of unequal size (no ValueError)": '''
-            def allreduce_mean(grads):
-                return np.mean(np.stack([np.asarray(g, dtype=float) for g in grads]), axis=0)
-
-
-            def data_parallel_grad(W, X, y, P):
+                return process_grads(W, X, y, P)[0]
+        '''),
+        "slices of unequal size (no ValueError)": data_parallel(process='''
+            def process_grads(W, X, y, P):
                 grads = []
                 for rows in np.array_split(np.arange(len(y)), P):
                     W_r = torch.tensor(W, dtype=DTYPE, requires_grad=True)
                     X_r, y_r = torch.tensor(X[rows], dtype=DTYPE), torch.tensor(y[rows])
                     F.cross_entropy(X_r @ W_r, y_r).backward()
                     grads.append(W_r.grad.numpy())
-                return allreduce_mean(grads)
-        ''',
-        "the summed loss on each slice": '''
-            def allreduce_mean(grads):
-                return np.mean(np.stack([np.asarray(g, dtype=float) for g in grads]), axis=0)
-
-
-            def data_parallel_grad(W, X, y, P):
+                return grads
+        '''),
+        "the summed loss on each slice": data_parallel(process='''
+            def process_grads(W, X, y, P):
                 N = len(y)
                 if N % P:
                     raise ValueError(f"{N} examples do not split into {P} equal slices")
@@ -369,8 +420,43 @@ WRONG = {
                                            reduction="sum")
                     loss.backward()
                     grads.append(W_r.grad.numpy())
-                return allreduce_mean(grads)
-        ''',
+                return grads
+        '''),
+        "every process takes the whole batch (no slices)": data_parallel(process='''
+            def process_grads(W, X, y, P):
+                if len(y) % P:
+                    raise ValueError(f"{len(y)} examples do not split into {P} slices")
+                grads = []
+                for r in range(P):
+                    W_r = torch.tensor(W, dtype=DTYPE, requires_grad=True)
+                    F.cross_entropy(torch.tensor(X) @ W_r, torch.tensor(y)).backward()
+                    grads.append(W_r.grad.numpy())
+                return grads
+        '''),
+        "tensors returned (W_r.grad without .numpy())": data_parallel(allreduce='''
+            def allreduce_mean(grads):
+                return sum(grads) / len(grads)
+        ''', process='''
+            def process_grads(W, X, y, P):
+                N = len(y)
+                if N % P:
+                    raise ValueError(f"{N} examples do not split into {P} equal slices")
+                X, y, s = torch.tensor(X, dtype=DTYPE), torch.tensor(y), N // P
+                grads = []
+                for r in range(P):
+                    W_r = torch.tensor(W, dtype=DTYPE, requires_grad=True)
+                    loss = F.cross_entropy(X[r * s:(r + 1) * s] @ W_r, y[r * s:(r + 1) * s])
+                    loss.backward()
+                    grads.append(W_r.grad)
+                return grads
+        '''),
+        "summed in place into grads[0]": data_parallel(allreduce='''
+            def allreduce_mean(grads):
+                total = np.asarray(grads[0], dtype=float)
+                for g in grads[1:]:
+                    total += g
+                return total / len(grads)
+        '''),
     },
     "scaled_lr": {
         "P forgotten (the per-process batch)": '''
@@ -399,9 +485,11 @@ SAYS = {
         "no torch.no_grad()": "torch.no_grad",
         "the old velocity still added after T0": "drop the velocity",
         "the velocity reset at every step": "between steps",
-        "the switch one step late (t <= T0)": "t < T0",
-        "lr outside the velocity (torch SGD's form)": "lr inside the velocity",
+        "the switch one step late (t <= T0)": "only while t < T0",
+        "lr outside the velocity (torch SGD's form)": "put lr inside the velocity",
         "the defaults instead of the group's options": "param group",
+        "no skip of a w.grad that is None": "skip every parameter whose w.grad is None",
+        "state made for a parameter without a gradient": "make no state",
         "one velocity shared by every parameter": "per parameter",
     },
     "train": {
@@ -410,18 +498,21 @@ SAYS = {
         "the same order every epoch": "new permutation",
         "no shuffling": "shuffle",
         "the last, smaller batch dropped": "last, smaller batch",
-        "sum instead of mean": "mean",
+        "sum instead of mean": "mean over the batch",
     },
     "data_parallel": {
         "the sum of the gradients, not their mean": "divide by P",
-        "only rank 0's gradient": "every process",
+        "only rank 0's gradient": "average all P gradients",
         "slices of unequal size (no ValueError)": "ValueError",
         "the summed loss on each slice": "mean loss",
+        "every process takes the whole batch (no slices)": "only its slice",
+        "tensors returned (W_r.grad without .numpy())": "NumPy arrays",
+        "summed in place into grads[0]": "new array",
     },
     "scaled_lr": {
         "P forgotten (the per-process batch)": "global batch",
         "B / B0 forgotten (scaled by P only)": "B / B0",
-        "square-root scaling": "linear",
-        "the ratio upside down": "grows with",
+        "square-root scaling": "linearly",
+        "the ratio upside down": "grow with",
     },
 }
