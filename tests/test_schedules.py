@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from descentlab import optim, rates, schedules
+from test_adaptive import torch_run  # the same torch loop on f(w) = 1/2 w^T A w
 
 run = optim.trajectory
 
@@ -99,18 +100,6 @@ def problem():
     rng = np.random.default_rng(7)
     M = rng.normal(size=(5, 5))
     return M @ M.T + 0.3 * np.eye(5), rng.normal(size=5)
-
-
-def torch_run(make_opt, A, w0, T):
-    torch = pytest.importorskip("torch")
-    w = torch.tensor(w0, dtype=torch.float64, requires_grad=True)
-    opt, At, path = make_opt([w]), torch.tensor(A), []
-    for _ in range(T):
-        opt.zero_grad()
-        (0.5 * w @ At @ w).backward()
-        opt.step()
-        path.append(w.detach().numpy().copy())
-    return np.array(path)
 
 
 def test_nesterov_equals_torch_sgd_nesterov(problem):
