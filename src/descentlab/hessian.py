@@ -43,8 +43,7 @@ def hvp(grad_fn: GradFn, w: Vector, v: Vector, h: float = 1e-5) -> Vector:
 
 def dense_hessian(grad_fn: GradFn, w: Vector, h: float = 1e-5) -> np.ndarray:
     """The (E, E) Hessian from E products with the unit vectors, symmetrised; for small E and tests."""
-    E = np.size(w)
-    H = np.column_stack([hvp(grad_fn, w, np.eye(E)[i], h) for i in range(E)])
+    H = np.column_stack([hvp(grad_fn, w, e, h) for e in np.eye(np.size(w))])
     return (H + H.T) / 2.0
 
 

@@ -33,6 +33,14 @@ __all__ = ["SGDEM", "HeavyBall", "LectureAdam", "MLP", "from_numpy", "to_numpy",
            "data_parallel", "single_process", "scaled_lr"]
 
 
+def _closure_loss(closure):
+    """torch's closure convention: re-evaluate the loss (with gradients) before the step."""
+    if closure is None:
+        return None
+    with torch.enable_grad():
+        return closure()
+
+
 class SGDEM(torch.optim.Optimizer):
     """SGD with early momentum, :class:`descentlab.optim.SGDEM` for torch:
 
@@ -53,10 +61,7 @@ class SGDEM(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = _closure_loss(closure)
         for options in self.param_groups:            # each param group with its own settings
             lr, mu, T0 = options["lr"], options["momentum"], options["T0"]
             for w in options["params"]:
@@ -100,10 +105,7 @@ class LectureAdam(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = _closure_loss(closure)
         for options in self.param_groups:
             lr, beta, mu, eps = options["lr"], options["beta"], options["momentum"], options["eps"]
             for w in options["params"]:
